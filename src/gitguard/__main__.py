@@ -1,0 +1,3 @@
+from gitguard.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,106 @@
+"""Signature verification, one module per format, selected by the armor header.
+
+Every verifier has the same shape::
+
+    verifier = SshVerifier(trust.ssh)              # key parsing happens once, here
+    verifier.verify(payload, signature, when=t)    # -> Verification, never raises
+
+``verify`` never raises for bad input: garbage, truncated or oversized signatures
+give a ``malformed`` :class:`~gitguard.model.Verification` with a reason. Format
+modules are imported lazily so that a hook only pays for the formats it meets.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from gitguard.model import Format, Status, TrustStore, Verification
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+ARMOR_OPENPGP = b"-----BEGIN PGP SIGNATURE-----"
+ARMOR_SSH = b"-----BEGIN SSH SIGNATURE-----"
+ARMOR_X509 = b"-----BEGIN SIGNED MESSAGE-----"
+
+# A real signature is a few kilobytes at most (an X.509 chain is the largest); refuse
+# to parse anything absurd rather than spend memory and time on it.
+MAX_SIGNATURE_BYTES = 256 * 1024
+
+
+class FormatVerifier(Protocol):
+    def verify(self, payload: bytes, signature: bytes, *, when: int | None) -> Verification:
+        """Verify ``signature`` over ``payload``; ``when`` is the object's own time
+        (committer/tagger), used where git uses it (SSH key validity)."""
+        ...
+
+
+def detect_format(signature: bytes) -> Format | None:
+    """The format named by the signature's armor header, or ``None`` if unrecognised."""
+    head = signature.lstrip()[:40]
+    if head.startswith(ARMOR_OPENPGP):
+        return Format.OPENPGP
+    if head.startswith(ARMOR_SSH):
+        return Format.SSH
+    if head.startswith(ARMOR_X509):
+        return Format.X509
+    return None
+
+
+class Verifier:
+    """Dispatches each signature to the verifier for its format.
+
+    Format verifiers are built on first use from the trust store, so the
+    certificate work (parsing, binding signatures) happens once per process.
+    """
+
+    def __init__(self, trust: TrustStore) -> None:
+        self._trust = trust
+        self._verifiers: dict[Format, FormatVerifier] = {}
+
+    def _get(self, fmt: Format) -> FormatVerifier:
+        verifier = self._verifiers.get(fmt)
+        if verifier is None:
+            verifier = _FACTORIES[fmt](self._trust)
+            self._verifiers[fmt] = verifier
+        return verifier
+
+    def verify(self, payload: bytes, signature: bytes, *, when: int | None) -> Verification:
+        if len(signature) > MAX_SIGNATURE_BYTES:
+            return Verification(
+                detect_format(signature),
+                Status.MALFORMED,
+                f"signature is {len(signature)} bytes, more than the "
+                f"{MAX_SIGNATURE_BYTES} bytes any real signature needs",
+            )
+        fmt = detect_format(signature)
+        if fmt is None:
+            return Verification(
+                None, Status.MALFORMED, "signature has no recognised armor header"
+            )
+        return self._get(fmt).verify(payload, signature, when=when)
+
+
+def _openpgp(trust: TrustStore) -> FormatVerifier:
+    from gitguard.signatures.openpgp import OpenPGPVerifier
+
+    return OpenPGPVerifier(trust.openpgp)
+
+
+def _ssh(trust: TrustStore) -> FormatVerifier:
+    from gitguard.signatures.ssh import SshVerifier
+
+    return SshVerifier(trust.ssh)
+
+
+def _x509(trust: TrustStore) -> FormatVerifier:
+    from gitguard.signatures.x509 import X509Verifier
+
+    return X509Verifier()
+
+
+_FACTORIES: dict[Format, Callable[[TrustStore], FormatVerifier]] = {
+    Format.OPENPGP: _openpgp,
+    Format.SSH: _ssh,
+    Format.X509: _x509,
+}

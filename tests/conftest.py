@@ -1,0 +1,44 @@
+"""Test isolation: no test may read or write the developer's git config, GnuPG
+keyring or SSH keys. Every test runs with a throwaway HOME and GNUPGHOME, no system
+git config, and pinned author/committer identities."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    home = tmp_path_factory.mktemp("home")
+    gnupg = home / ".gnupg"
+    gnupg.mkdir(mode=0o700)
+    (home / ".gitconfig").write_text("")
+    saved = os.environ.copy()
+    for key in list(os.environ):
+        if key.startswith(("GIT_", "GNUPG", "SSH_AUTH_SOCK", "GUARD_")):
+            del os.environ[key]
+    os.environ.update(
+        {
+            "HOME": str(home),
+            "GNUPGHOME": str(gnupg),
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
+            "GIT_TEMPLATE_DIR": "",
+            "GIT_AUTHOR_NAME": "Test Author",
+            "GIT_AUTHOR_EMAIL": "author@example.com",
+            "GIT_COMMITTER_NAME": "Test Committer",
+            "GIT_COMMITTER_EMAIL": "committer@example.com",
+            "LC_ALL": "C",
+            "TZ": "UTC",
+            "NO_COLOR": "1",
+        }
+    )
+    try:
+        yield home
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
