@@ -16,7 +16,7 @@ _SAFE_CONFIG = ("-c", "core.quotePath=false", "-c", "log.showSignature=false")
 def run(
     *args: str,
     cwd: str | os.PathLike[str] | None = None,
-    input: bytes | None = None,  # noqa: A002 - mirrors subprocess.run
+    input: bytes | None = None,
     check: bool = True,
     env: Mapping[str, str] | None = None,
     timeout: float | None = 120,

@@ -1,0 +1,206 @@
+"""``guard audit``: walk history, verify every signature in parallel, stream verdicts.
+
+Memory stays flat: commit ids stream from ``git rev-list`` in chunks to worker
+processes, each of which reads objects through its own ``git cat-file --batch``,
+verifies in-process and returns compact verdicts; the caller consumes verdicts one
+at a time (writing JSON as it goes) and only counters are kept.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from gitguard.evaluate import Verdict, evaluate
+from gitguard.gitobjects import (
+    ObjectReader,
+    Repo,
+    parse_commit,
+    parse_tag,
+    rev_list,
+    tag_objects,
+    tag_target,
+)
+from gitguard.model import Kind, SignedObject, Status, TrustStore, Verification
+from gitguard.signatures import Verifier
+
+if TYPE_CHECKING:
+    from gitguard.policy import Policy
+
+CHUNK = 256  # commits per worker task
+
+
+@dataclass
+class Summary:
+    """Counts only: the audit never holds all verdicts."""
+
+    total: int = 0
+    by_status: Counter[str] = field(default_factory=Counter)
+    by_signer: dict[str, Counter[str]] = field(default_factory=dict)
+    by_kind: Counter[str] = field(default_factory=Counter)
+
+    def add(self, v: Verdict) -> None:
+        self.total += 1
+        self.by_status[v.status.value] += 1
+        self.by_kind[v.kind.value] += 1
+        if v.signer is not None:
+            self.by_signer.setdefault(v.signer, Counter())[v.status.value] += 1
+
+    @property
+    def ok(self) -> bool:
+        return self.total == self.by_status.get(Status.GOOD.value, 0)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "total": self.total,
+            "ok": self.ok,
+            "by_status": dict(sorted(self.by_status.items())),
+            "by_kind": dict(sorted(self.by_kind.items())),
+            "by_signer": {
+                name: dict(sorted(counts.items()))
+                for name, counts in sorted(self.by_signer.items())
+            },
+        }
+
+
+@dataclass(frozen=True)
+class AuditSpec:
+    """Everything a worker needs; pickled once per worker."""
+
+    repo: Repo
+    trust: TrustStore
+    policy: Policy | None
+
+
+class Checker:
+    """Reads, verifies and evaluates objects. One per process."""
+
+    def __init__(self, spec: AuditSpec) -> None:
+        self.spec = spec
+        self.reader = ObjectReader(spec.repo)
+        self.verifier = Verifier(spec.trust)
+
+    def close(self) -> None:
+        self.reader.close()
+
+    def facts(self, oids: Sequence[str]) -> Iterator[SignedObject]:
+        fmt = self.spec.repo.object_format
+        for oid, typ, data in self.reader.read_many(oids):
+            if typ == "commit":
+                yield from parse_commit(oid, data, fmt)
+            elif typ == "tag":
+                yield parse_tag(oid, data)
+            else:
+                yield SignedObject(
+                    oid=oid,
+                    kind=Kind.COMMIT,
+                    payload=b"",
+                    signature=None,
+                    malformed=f"object is {typ}, expected a commit or tag",
+                )
+
+    def judge(self, obj: SignedObject) -> Verdict:
+        v: Verification | None = None
+        if obj.malformed is None and obj.signature is not None:
+            v = self.verifier.verify(obj.payload, obj.signature, when=obj.time)
+        return evaluate(obj, v, self.spec.policy)
+
+    def check(self, oids: Sequence[str]) -> list[Verdict]:
+        return [self.judge(obj) for obj in self.facts(oids)]
+
+
+_worker: Checker | None = None
+
+
+def _init_worker(spec: AuditSpec) -> None:
+    global _worker  # noqa: PLW0603 - one checker per worker process, by design
+    _worker = Checker(spec)
+
+
+def _work(oids: list[str]) -> list[Verdict]:
+    if _worker is None:  # pragma: no cover - the pool initializer always runs first
+        raise RuntimeError("audit worker used before initialisation")
+    return _worker.check(oids)
+
+
+def _chunks(it: Iterable[str], size: int) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    for oid in it:
+        chunk.append(oid)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _tag_closure(checker: Checker, start: list[str]) -> Iterator[Verdict]:
+    """Verify tag objects, following tags that point at tags (each once)."""
+    seen: set[str] = set()
+    todo = list(start)
+    while todo:
+        oid = todo.pop(0)
+        if oid in seen:
+            continue
+        seen.add(oid)
+        for obj in checker.facts([oid]):
+            yield checker.judge(obj)
+            if obj.kind is Kind.TAG and obj.malformed is None:
+                target, typ = tag_target(obj.payload)
+                if typ == "tag":
+                    todo.append(target)
+
+
+def run_audit(
+    spec: AuditSpec,
+    revisions: Sequence[str],
+    *,
+    all_refs: bool,
+    jobs: int,
+    sink: Callable[[Verdict], None],
+) -> Summary:
+    """Audit the tags and commits named by ``revisions`` / ``all_refs``; call
+    ``sink`` with each verdict as it is decided; return the counts."""
+    summary = Summary()
+
+    def emit(v: Verdict) -> None:
+        summary.add(v)
+        sink(v)
+
+    tags = tag_objects(spec.repo, revisions, all_refs=all_refs)
+    commits = rev_list(spec.repo, revisions, all_refs=all_refs)
+    if jobs <= 1:
+        checker = Checker(spec)
+        try:
+            for v in _tag_closure(checker, tags):
+                emit(v)
+            for chunk in _chunks(commits, CHUNK):
+                for v in checker.check(chunk):
+                    emit(v)
+        finally:
+            checker.close()
+        return summary
+
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(jobs, initializer=_init_worker, initargs=(spec,)) as pool:
+        checker = Checker(spec)
+        try:
+            for v in _tag_closure(checker, tags):
+                emit(v)
+        finally:
+            checker.close()
+        for verdicts in pool.imap(_work, _chunks(commits, CHUNK)):
+            for v in verdicts:
+                emit(v)
+    return summary
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - non-Linux
+        return os.cpu_count() or 1

@@ -1,0 +1,246 @@
+"""The ``guard`` / ``git-guard`` command line. The only place that prints and picks
+exit codes: 0 ok, 1 violations or expected failure, 2 usage or policy error,
+3 internal error (a bug: versions and traceback are printed), 130 interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from gitguard import __version__
+from gitguard.errors import GuardError, PolicyError, UsageError
+
+if TYPE_CHECKING:
+    from gitguard.evaluate import Verdict
+    from gitguard.model import TrustStore
+    from gitguard.policy import Policy
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="guard",
+        description="Verify that commits and tags are signed by keys your policy trusts.",
+    )
+    p.add_argument("--version", action="version", version=f"gitguard {__version__}")
+    p.add_argument(
+        "-C", dest="chdir", metavar="PATH", help="run as if started in PATH (like git -C)"
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    a = sub.add_parser(
+        "audit",
+        help="verify the signatures of a revision range or the whole history",
+        description=(
+            "Verify every commit (and annotated tag, and mergetag) in the given revision "
+            "range, or in every ref with --all. Without --policy or key options, trusts "
+            "what this repository's git trusts: gpg.ssh.allowedSignersFile and the GnuPG "
+            "keyring (keys with full or ultimate validity). Exit 0 when every object is "
+            "good, 1 when any is not, 2 on usage or policy errors."
+        ),
+    )
+    a.add_argument("revisions", nargs="*", metavar="REVISION-RANGE",
+                   help="revisions as git rev-list takes them (default: HEAD)")
+    a.add_argument("--all", action="store_true", dest="all_refs",
+                   help="every ref, and every annotated tag")
+    a.add_argument("--policy", type=Path, metavar="FILE", help="gitguard policy (TOML)")
+    a.add_argument("--allowed-signers", type=Path, action="append", default=[],
+                   metavar="FILE", help="trust the keys in an SSH allowed_signers file")
+    a.add_argument("--openpgp-key", type=Path, action="append", default=[], metavar="FILE",
+                   help="trust the OpenPGP certificate(s) in FILE (armored or binary)")
+    a.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    a.add_argument("--jobs", "-j", type=int, metavar="N",
+                   help="worker processes (default: all cores)")
+    a.add_argument("--output", "-o", type=Path, metavar="FILE",
+                   help="write the report to FILE instead of standard output")
+
+    d = sub.add_parser(
+        "demo",
+        help="build a throwaway repository with good and bad commits and audit it",
+        description=(
+            "Create a temporary repository with signed, unsigned, tampered and "
+            "unknown-key commits (throwaway SSH keys; your own keys and config are not "
+            "touched) and run guard audit on it."
+        ),
+    )
+    d.add_argument("--keep", type=Path, metavar="DIR",
+                   help="build the demo in DIR and keep it")
+    return p
+
+
+def _color_enabled(stream: IO[str]) -> bool:
+    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def load_trust(
+    repo_path: str | None,
+    policy_path: Path | None,
+    allowed_signers: Sequence[Path],
+    openpgp_keys: Sequence[Path],
+) -> tuple[TrustStore, Policy | None]:
+    """The trust store and policy an audit uses (see ``guard audit --help``)."""
+    from gitguard.model import TrustStore
+
+    policy: Policy | None = None
+    ssh: list = []  # type: ignore[type-arg]
+    pgp: list = []  # type: ignore[type-arg]
+    if policy_path is not None:
+        from gitguard.policy import load_policy_file
+
+        policy = load_policy_file(policy_path)
+        ssh.extend(policy.trust.ssh)
+        pgp.extend(policy.trust.openpgp)
+    if allowed_signers or openpgp_keys:
+        from gitguard.trustfiles import load_key_files
+
+        extra = load_key_files(allowed_signers, openpgp_keys)
+        ssh.extend(extra.ssh)
+        pgp.extend(extra.openpgp)
+    if policy is None and not allowed_signers and not openpgp_keys:
+        from gitguard.gittrust import trust_from_git
+
+        return trust_from_git(Path(repo_path or ".")), None
+    return TrustStore(ssh=tuple(ssh), openpgp=tuple(pgp)), policy
+
+
+class _Progress:
+    """A one-line progress meter on a terminal's stderr; silent otherwise."""
+
+    def __init__(self, total: int, stream: IO[str]) -> None:
+        self.total = total
+        self.stream = stream
+        self.done = 0
+        self.start = time.monotonic()
+        self.last = 0.0
+
+    def tick(self) -> None:
+        self.done += 1
+        now = time.monotonic()
+        if now - self.last < 0.1:
+            return
+        self.last = now
+        rate = self.done / max(now - self.start, 1e-6)
+        pct = min(100, 100 * self.done // max(self.total, 1))
+        width = 30
+        filled = width * pct // 100
+        bar = "#" * filled + "-" * (width - filled)
+        self.stream.write(f"\r[{bar}] {pct:3d}% {self.done}/{self.total} objects {rate:,.0f}/s ")
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.write("\r" + " " * 79 + "\r")
+        self.stream.flush()
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from gitguard.audit import AuditSpec, default_jobs, run_audit
+    from gitguard.gitobjects import count_commits, open_repo
+    from gitguard.report import JsonReport, Report, SarifReport, TextReport
+
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    repo = open_repo(args.chdir)
+    trust, policy = load_trust(args.chdir, args.policy, args.allowed_signers, args.openpgp_key)
+    # Validates the revisions before any output, and sizes the progress bar.
+    total = count_commits(repo, args.revisions, all_refs=args.all_refs)
+    jobs = args.jobs or default_jobs()
+    if total < 2 * 256:
+        jobs = 1  # not worth starting workers
+
+    out: IO[str]
+    if args.output is not None:
+        try:
+            out = open(args.output, "w", encoding="utf-8")  # noqa: SIM115
+        except OSError as e:
+            raise GuardError(f"cannot write {args.output}: {e.strerror}") from e
+    else:
+        out = sys.stdout
+    report: Report
+    if args.format == "json":
+        report = JsonReport(out)
+    elif args.format == "sarif":
+        report = SarifReport(out)
+    else:
+        report = TextReport(out, color=args.output is None and _color_enabled(sys.stdout))
+
+    progress = _Progress(total, sys.stderr) if sys.stderr.isatty() else None
+
+    def sink(v: Verdict) -> None:
+        report.add(v)
+        if progress is not None:
+            progress.tick()
+
+    try:
+        spec = AuditSpec(repo=repo, trust=trust, policy=policy)
+        summary = run_audit(spec, args.revisions, all_refs=args.all_refs, jobs=jobs, sink=sink)
+        if progress is not None:
+            progress.close()
+        report.finish(summary)
+    finally:
+        if out is not sys.stdout:
+            out.close()
+        else:
+            out.flush()
+    return 0 if summary.ok else 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from gitguard.demo import run_demo
+
+    return run_demo(args.keep, sys.stdout)
+
+
+def _bug_report(exc: BaseException) -> None:
+    sys.stderr.write(
+        "guard: internal error — this is a bug in gitguard, please report it with the "
+        "text below.\n"
+        f"gitguard {__version__}, Python {platform.python_version()}, {platform.platform()}\n"
+    )
+    traceback.print_exception(exc, file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+        if args.command is None:
+            _parser().print_help(sys.stderr)
+            return 2
+        if args.command == "audit":
+            return cmd_audit(args)
+        return cmd_demo(args)
+    except PolicyError as e:
+        sys.stderr.write(
+            f"guard: invalid trust configuration ({len(e.problems)} problem"
+            f"{'s' if len(e.problems) != 1 else ''}):\n"
+        )
+        for problem in e.problems:
+            sys.stderr.write(f"  {problem}\n")
+        return 2
+    except UsageError as e:
+        sys.stderr.write(f"guard: {e}\n")
+        return 2
+    except GuardError as e:
+        sys.stderr.write(f"guard: {e}\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("guard: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        # Output closed early (e.g. `guard audit | head`): not an error of ours.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except Exception as e:
+        _bug_report(e)
+        return 3

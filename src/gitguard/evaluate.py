@@ -1,0 +1,196 @@
+"""Pure decisions: (object facts, verification, policy) -> verdict. No I/O here.
+
+The verifiers answer "is this a valid signature by a key we know, valid at the time";
+this module adds what the policy says about the *signer*: retired or compromised
+signers, validity windows, forge keys trusted only for certain committers. Keeping
+it pure lets the policy change along history later (in-repo policy) and makes the
+decision table testable without git or keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gitguard.model import Format, Kind, SignedObject, Status, Verification
+
+if TYPE_CHECKING:
+    from gitguard.policy import Policy
+
+# git's %G? letter for each status, where the format does not say otherwise.
+# Statuses git has no letter for are given the letter git shows for the same
+# signature: git does not know about signer policy, so not-allowed and
+# identity-mismatch are "G" for git. weak-algorithm is "B": we refuse SHA-1/MD5
+# signatures that git still accepts (documented: stricter than git).
+GIT_CODES: dict[Status, str] = {
+    Status.GOOD: "G",
+    Status.UNSIGNED: "N",
+    Status.BAD_SIGNATURE: "B",
+    Status.UNKNOWN_KEY: "E",
+    Status.NOT_ALLOWED: "G",
+    Status.EXPIRED_KEY: "Y",
+    Status.REVOKED_KEY: "R",
+    Status.NOT_YET_VALID: "B",
+    Status.IDENTITY_MISMATCH: "G",
+    Status.WEAK_ALGORITHM: "B",
+    Status.UNPROVEN_TIME: "U",
+    Status.MALFORMED: "B",
+}
+
+_REBASE_HINT = "git rebase --exec 'git commit --amend --no-edit -S' <base>"
+
+HINTS: dict[Status, str] = {
+    Status.GOOD: "",
+    Status.UNSIGNED: (
+        "sign it: `git commit --amend --no-edit -S` for the last commit, "
+        f"`{_REBASE_HINT}` for a series"
+    ),
+    Status.BAD_SIGNATURE: (
+        "the object was changed after signing, or the signature belongs to other "
+        f"content; re-sign it (`{_REBASE_HINT}`) and investigate how it was altered"
+    ),
+    Status.UNKNOWN_KEY: (
+        "if the key belongs to a trusted signer, add it to the trust store "
+        "(allowed_signers / [trust] openpgp / the signer's keys); otherwise re-sign "
+        "with a trusted key"
+    ),
+    Status.NOT_ALLOWED: (
+        "this signer is not allowed here by the policy; re-sign with an allowed key"
+    ),
+    Status.EXPIRED_KEY: (
+        "the key was expired or retired when this was signed; re-sign with a current key "
+        "(or extend the key's expiry, e.g. `gpg --quick-set-expire`, and re-export it)"
+    ),
+    Status.REVOKED_KEY: "the key is revoked or marked compromised; re-sign with a current key",
+    Status.NOT_YET_VALID: (
+        "the key was not yet valid when this was signed; check the key's valid-after / "
+        "valid_after and the signing time"
+    ),
+    Status.IDENTITY_MISMATCH: "the signer's identities do not include the committer's e-mail",
+    Status.WEAK_ALGORITHM: (
+        "re-sign with a strong hash (SHA-256 or better; for gpg "
+        "`--personal-digest-preferences SHA512`)"
+    ),
+    Status.UNPROVEN_TIME: "no transparency-log entry proves the signing time",
+    Status.MALFORMED: (
+        "the object or its signature cannot be parsed; inspect it with `git cat-file -p`"
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The decision about one signed-or-not object. Serialisable and stable."""
+
+    object: str
+    kind: Kind
+    status: Status
+    git_code: str
+    format: Format | None
+    key: str | None
+    signer: str | None
+    reason: str
+    hint: str
+    commit: str | None = None
+    subject: str = ""
+    author: str = ""
+    ref: str | None = None
+    rule: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is Status.GOOD
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "object": self.object,
+            "kind": self.kind.value,
+            "status": self.status.value,
+            "git_code": self.git_code,
+            "format": self.format.value if self.format else None,
+            "key": self.key,
+            "signer": self.signer,
+            "reason": self.reason,
+        }
+        if self.commit is not None:
+            doc["commit"] = self.commit
+        if self.ref is not None:
+            doc["ref"] = self.ref
+        if self.rule is not None:
+            doc["rule"] = self.rule
+        if self.status is not Status.GOOD:
+            doc["hint"] = self.hint
+        return doc
+
+
+def _verdict(
+    obj: SignedObject,
+    status: Status,
+    reason: str,
+    v: Verification | None = None,
+    git_code: str | None = None,
+) -> Verdict:
+    if git_code is None:
+        git_code = GIT_CODES[status]
+    return Verdict(
+        object=obj.oid,
+        kind=obj.kind,
+        status=status,
+        git_code=git_code,
+        format=v.format if v else None,
+        key=v.key if v else None,
+        signer=v.signer if v else None,
+        reason=reason,
+        hint=HINTS[status],
+        commit=obj.commit,
+        subject=obj.subject,
+        author=obj.author,
+    )
+
+
+def evaluate(obj: SignedObject, v: Verification | None, policy: Policy | None) -> Verdict:
+    """Decide one object. ``v`` is ``None`` exactly when the object has no signature
+    or is malformed."""
+    if obj.malformed is not None:
+        return _verdict(obj, Status.MALFORMED, obj.malformed, v)
+    if obj.signature is None or v is None:
+        return _verdict(obj, Status.UNSIGNED, f"{obj.kind.value} is not signed")
+    if v.status is not Status.GOOD:
+        return _verdict(obj, v.status, v.reason, v, v.git_code)
+    if policy is None or v.signer is None:
+        return _verdict(obj, Status.GOOD, v.reason, v, v.git_code)
+    signer = policy.signer(v.signer)
+    if signer is None:
+        # Trusted through a trust file without a [[signer]] entry of its own.
+        return _verdict(obj, Status.GOOD, v.reason, v, v.git_code)
+    if signer.compromised:
+        return _verdict(
+            obj,
+            Status.REVOKED_KEY,
+            f"signer {signer.name} is marked compromised: every signature by its keys is refused",
+            v,
+        )
+    when = v.signed_at if v.signed_at is not None else obj.time
+    if signer.valid_after is not None and (when is None or when < signer.valid_after):
+        return _verdict(
+            obj,
+            Status.NOT_YET_VALID,
+            f"signed before signer {signer.name}'s valid_after",
+            v,
+        )
+    if signer.retired_after is not None and (when is None or when > signer.retired_after):
+        return _verdict(
+            obj,
+            Status.EXPIRED_KEY,
+            f"signed after signer {signer.name} was retired",
+            v,
+        )
+    if signer.only_when_committer and obj.committer not in signer.only_when_committer:
+        return _verdict(
+            obj,
+            Status.NOT_ALLOWED,
+            f"signer {signer.name} may only sign for committer "
+            f"{' / '.join(signer.only_when_committer)}, not {obj.committer}",
+            v,
+        )
+    return _verdict(obj, Status.GOOD, v.reason, v, v.git_code)

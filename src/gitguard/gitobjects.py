@@ -1,0 +1,359 @@
+"""Reading git objects: walks, raw objects, and the exact signed bytes.
+
+This is the only module that reads git objects. It talks to git through two
+long-lived processes per reader: ``git rev-list`` for walks and
+``git cat-file --batch`` for objects — instead of libgit2, because:
+
+- pygit2's libgit2 cannot open SHA-256 repositories ("unknown object format"), and
+  we must verify both object formats with one code path;
+- git itself resolves revision ranges (``A..B``, ``^X``, ``--all``) and honours its
+  whole environment (``GIT_DIR``, ``GIT_OBJECT_DIRECTORY``,
+  ``GIT_ALTERNATE_OBJECT_DIRECTORIES``, the receive quarantine) exactly;
+- a batch read costs about as much per object as libgit2 (13 to 16 µs, DESIGN.md) and
+  avoids pygit2's ≈69 ms import on the hook path.
+
+No process is spawned per object. Signature extraction follows git's own
+``parse_buffer_signed_by_header`` (commit.c) and ``parse_signed_buffer``
+(gpg-interface.c) so the payload is byte-for-byte what git verifies; payloads are
+sliced from the object bytes, never re-serialised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import IO
+
+from gitguard import git
+from gitguard.errors import GitError
+from gitguard.model import Kind, SignedObject
+
+# Header holding the signature for each object format (commit.c gpg_sig_headers).
+SIG_HEADERS = {"sha1": b"gpgsig", "sha256": b"gpgsig-sha256"}
+# Armor lines that start an appended tag signature (gpg-interface.c sigs[]).
+_TAG_SIG_STARTS = (
+    b"-----BEGIN PGP SIGNATURE-----",
+    b"-----BEGIN PGP MESSAGE-----",
+    b"-----BEGIN SSH SIGNATURE-----",
+    b"-----BEGIN SIGNED MESSAGE-----",
+)
+# ``cat-file --batch`` requests per round trip: small enough that the request never
+# fills the pipe (64 KiB) while git is blocked writing answers.
+_BATCH = 256
+
+
+@dataclass(frozen=True, slots=True)
+class Repo:
+    """Where a repository is and how to talk to it.
+
+    ``path`` is the directory git runs in (``None``: inherit the process' cwd and
+    ``GIT_DIR``, as inside a hook). ``object_format`` is ``sha1`` or ``sha256``.
+    """
+
+    path: str | None
+    object_format: str
+
+    @property
+    def zero_id(self) -> str:
+        return "0" * (64 if self.object_format == "sha256" else 40)
+
+
+def open_repo(path: str | os.PathLike[str] | None) -> Repo:
+    """Find the repository at ``path`` (or from the environment) and its object format."""
+    rc, out, err = git.run(
+        "rev-parse", "--show-object-format", "--git-dir", cwd=path, check=False
+    )
+    if rc:
+        where = os.fspath(path) if path is not None else os.getcwd()
+        msg = err.decode("utf-8", "replace").strip()
+        raise GitError(f"{where}: not a git repository ({msg})")
+    fmt = out.decode().split("\n", 1)[0].strip()
+    if fmt not in SIG_HEADERS:
+        raise GitError(f"unsupported object format {fmt!r}")
+    return Repo(os.fspath(path) if path is not None else None, fmt)
+
+
+class ObjectReader:
+    """A ``git cat-file --batch`` process: many objects, one process."""
+
+    def __init__(self, repo: Repo) -> None:
+        self._repo = repo
+        try:
+            self._proc = subprocess.Popen(
+                ("git", "cat-file", "--batch"),
+                cwd=repo.path,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        except FileNotFoundError as e:
+            raise GitError("git is not installed or not on PATH") from e
+        if self._proc.stdin is None or self._proc.stdout is None:  # pragma: no cover
+            raise GitError("cannot talk to git cat-file")
+        self._stdin: IO[bytes] = self._proc.stdin
+        self._stdout: IO[bytes] = self._proc.stdout
+
+    def read_many(self, oids: Sequence[str]) -> list[tuple[str, str, bytes]]:
+        """``(oid, type, content)`` for each oid; type ``missing`` if absent."""
+        out: list[tuple[str, str, bytes]] = []
+        for start in range(0, len(oids), _BATCH):
+            chunk = oids[start : start + _BATCH]
+            self._stdin.write(("\n".join(chunk) + "\n").encode())
+            self._stdin.flush()
+            for _ in chunk:
+                out.append(self._read_one())
+        return out
+
+    def read(self, oid: str) -> tuple[str, bytes]:
+        (_, kind, data) = self.read_many([oid])[0]
+        return kind, data
+
+    def _read_one(self) -> tuple[str, str, bytes]:
+        header = self._stdout.readline()
+        if not header:
+            raise GitError("git cat-file --batch ended unexpectedly")
+        fields = header.split()
+        if len(fields) == 2 and fields[1] in (b"missing", b"ambiguous"):
+            return fields[0].decode(), "missing", b""
+        if len(fields) != 3:
+            raise GitError(f"unexpected git cat-file answer: {header[:200]!r}")
+        size = int(fields[2])
+        data = self._stdout.read(size + 1)
+        if len(data) != size + 1:
+            raise GitError("git cat-file --batch ended mid-object")
+        return fields[0].decode(), fields[1].decode(), data[:-1]
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            self._stdin.close()
+            self._proc.wait()
+        self._stdout.close()
+
+    def __enter__(self) -> ObjectReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def rev_list(repo: Repo, revisions: Sequence[str], *, all_refs: bool) -> Iterator[str]:
+    """Stream commit ids as ``git rev-list`` resolves the revisions (each once)."""
+    args = ["git", "rev-list"]
+    if all_refs:
+        args.append("--all")
+    args.append("--end-of-options")
+    args.extend(revisions)
+    if not revisions and not all_refs:
+        args.append("HEAD")
+    proc = subprocess.Popen(
+        args, cwd=repo.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    if proc.stdout is None or proc.stderr is None:  # pragma: no cover
+        raise GitError("cannot talk to git rev-list")
+    try:
+        for line in proc.stdout:
+            yield line.rstrip(b"\n").decode()
+    finally:
+        proc.stdout.close()
+        err = proc.stderr.read()
+        proc.stderr.close()
+        rc = proc.wait()
+    if rc:
+        msg = err.decode("utf-8", "replace").strip()
+        raise GitError(f"cannot walk {' '.join(revisions) or 'HEAD'}: {msg}")
+
+
+def count_commits(repo: Repo, revisions: Sequence[str], *, all_refs: bool) -> int:
+    args = ["rev-list", "--count"]
+    if all_refs:
+        args.append("--all")
+    args.append("--end-of-options")
+    args.extend(revisions)
+    if not revisions and not all_refs:
+        args.append("HEAD")
+    _, out, _ = git.run(*args, cwd=repo.path)
+    return int(out)
+
+
+def tag_objects(repo: Repo, revisions: Sequence[str], *, all_refs: bool) -> list[str]:
+    """Annotated tag objects to verify: every tag ref with ``--all``, plus any
+    positive revision that names a tag object. Nested tags are followed later."""
+    found: list[str] = []
+    if all_refs:
+        _, out, _ = git.run(
+            "for-each-ref", "--format=%(objecttype) %(objectname)", cwd=repo.path
+        )
+        for line in out.decode().splitlines():
+            kind, _, oid = line.partition(" ")
+            if kind == "tag":
+                found.append(oid)
+    for rev in revisions:
+        if rev.startswith(("^", "-")) or ".." in rev:
+            continue
+        rc, out, _ = git.run("rev-parse", "--verify", "--quiet", f"{rev}^{{object}}",
+                             cwd=repo.path, check=False)
+        if rc:
+            continue
+        oid = out.decode().strip()
+        rc, out, _ = git.run("cat-file", "-t", oid, cwd=repo.path, check=False)
+        if not rc and out.strip() == b"tag":
+            found.append(oid)
+    return list(dict.fromkeys(found))
+
+
+# --- parsing -----------------------------------------------------------------------
+
+
+def _split_person(value: bytes) -> tuple[str, str, int | None]:
+    """``Name <email> 1700000000 +0100`` -> (``Name <email>``, email, time)."""
+    text = value.decode("utf-8", "replace")
+    ident, _, rest = text.rpartition(">")
+    if not _:
+        return text, "", None
+    lt = ident.find("<")
+    email = ident[lt + 1 :] if lt >= 0 else ""
+    parts = rest.split()
+    when: int | None = None
+    if parts:
+        try:
+            when = int(parts[0])
+        except ValueError:
+            when = None
+    return ident + ">", email, when
+
+
+def _subject(message: bytes) -> str:
+    line = message.lstrip(b"\n").split(b"\n", 1)[0]
+    return line.decode("utf-8", "replace")[:200]
+
+
+def parse_commit(oid: str, data: bytes, object_format: str) -> list[SignedObject]:
+    """The commit's own signature fact, followed by one fact per ``mergetag``."""
+    sig_header = SIG_HEADERS[object_format]
+    # ``end`` is the newline closing the last header line; the blank line follows.
+    end = data.find(b"\n\n")
+    if end < 0:
+        end = len(data)
+        body = b""
+    else:
+        body = data[end + 2 :]
+    payload_parts: list[bytes] = []
+    sig_parts: list[bytes] = []
+    mergetags: list[list[bytes]] = []
+    headers: dict[bytes, bytes] = {}
+    sig_count = 0
+    pos = 0
+    current: bytes | None = None  # header whose continuation lines we are in
+    while pos < end:
+        nl = data.find(b"\n", pos)
+        if nl < 0 or nl > end:
+            nl = end
+        line = data[pos : nl + 1]
+        if line.startswith(b" ") and current is not None:
+            if current == sig_header:
+                sig_parts.append(line[1:])
+            elif current == b"mergetag":
+                mergetags[-1].append(line[1:])
+                payload_parts.append(line)
+            elif current.startswith(b"gpgsig"):
+                pass  # the other format's signature is not part of the payload
+            else:
+                payload_parts.append(line)
+        else:
+            key, _, value = line.partition(b" ")
+            current = key
+            if key == sig_header:
+                sig_count += 1
+                sig_parts.append(value)
+            elif key.startswith(b"gpgsig"):
+                pass
+            else:
+                payload_parts.append(line)
+                if key == b"mergetag":
+                    mergetags.append([value])
+                elif key not in headers:
+                    headers[key] = value.rstrip(b"\n")
+        pos = nl + 1
+    payload = b"".join(payload_parts) + data[end + 1 :]
+    committer, email, when = _split_person(headers.get(b"committer", b""))
+    author, _, _ = _split_person(headers.get(b"author", b""))
+    subject = _subject(body)
+    malformed: str | None = None
+    if sig_count > 1:
+        malformed = f"commit has {sig_count} {sig_header.decode()} headers; a commit carries one"
+    elif b"tree" not in headers or b"committer" not in headers:
+        malformed = "commit object has no tree or committer header"
+    facts = [
+        SignedObject(
+            oid=oid,
+            kind=Kind.COMMIT,
+            payload=payload,
+            signature=b"".join(sig_parts) if sig_count else None,
+            committer=committer,
+            committer_email=email,
+            author=author,
+            subject=subject,
+            time=when,
+            malformed=malformed,
+        )
+    ]
+    hash_name = "sha256" if object_format == "sha256" else "sha1"
+    for parts in mergetags:
+        content = b"".join(parts)
+        tag_id = hashlib.new(hash_name, b"tag %d\x00" % len(content) + content).hexdigest()
+        facts.append(parse_tag(tag_id, content, kind=Kind.MERGETAG, commit=oid))
+    return facts
+
+
+def parse_tag(
+    oid: str, data: bytes, *, kind: Kind = Kind.TAG, commit: str | None = None
+) -> SignedObject:
+    """An annotated tag: the signature is the last armored block of the message."""
+    match = len(data)
+    pos = 0
+    while pos < len(data):
+        if data.startswith(_TAG_SIG_STARTS, pos):
+            match = pos
+        nl = data.find(b"\n", pos)
+        pos = len(data) if nl < 0 else nl + 1
+    end = data.find(b"\n\n")
+    head = data[: end if end >= 0 else len(data)]
+    headers: dict[bytes, bytes] = {}
+    for line in head.split(b"\n"):
+        key, _, value = line.partition(b" ")
+        headers.setdefault(key, value)
+    tagger, email, when = _split_person(headers.get(b"tagger", b""))
+    body = data[end + 2 : match] if end >= 0 else b""
+    malformed = None
+    if b"object" not in headers or b"type" not in headers:
+        malformed = "tag object has no object or type header"
+    elif end >= 0 and match <= end:
+        malformed = "signature armor inside the tag headers"
+    return SignedObject(
+        oid=oid,
+        kind=kind,
+        payload=data[:match],
+        signature=data[match:] if match < len(data) else None,
+        committer=tagger,
+        committer_email=email,
+        author=tagger,
+        subject=headers.get(b"tag", b"").decode("utf-8", "replace")
+        + (": " + _subject(body) if body.strip() else ""),
+        time=when,
+        malformed=malformed,
+        commit=commit,
+    )
+
+
+def tag_target(data: bytes) -> tuple[str, str]:
+    """``(object id, type)`` a tag object points at."""
+    obj = typ = ""
+    for line in data.split(b"\n\n", 1)[0].split(b"\n"):
+        if line.startswith(b"object "):
+            obj = line[7:].decode()
+        elif line.startswith(b"type "):
+            typ = line[5:].decode()
+    return obj, typ

@@ -1,0 +1,176 @@
+"""Audit reports: text for people, JSON (a stable contract) and SARIF 2.1.0 for
+machines. Writers stream: ``add`` is called once per verdict, ``finish`` once."""
+
+from __future__ import annotations
+
+import json
+from typing import IO, TYPE_CHECKING, Protocol
+
+from gitguard import __version__
+from gitguard.evaluate import HINTS
+from gitguard.model import Status
+
+if TYPE_CHECKING:
+    from gitguard.audit import Summary
+    from gitguard.evaluate import Verdict
+
+JSON_VERSION = 1
+TEXT_LISTING_CAP = 200  # offending objects listed in the text report
+
+
+class Report(Protocol):
+    def add(self, v: Verdict) -> None: ...
+    def finish(self, summary: Summary) -> None: ...
+
+
+class JsonReport:
+    """``{"version": 1, "results": [...], "summary": {...}}``, written as it goes."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self._out = out
+        self._first = True
+        out.write(f'{{"version": {JSON_VERSION}, "results": [')
+
+    def add(self, v: Verdict) -> None:
+        self._out.write("\n  " if self._first else ",\n  ")
+        self._first = False
+        self._out.write(json.dumps(v.to_json(), ensure_ascii=False))
+
+    def finish(self, summary: Summary) -> None:
+        self._out.write('\n], "summary": ')
+        self._out.write(json.dumps(summary.to_json(), ensure_ascii=False))
+        self._out.write("}\n")
+
+
+_RULE_TEXT: dict[Status, str] = {
+    Status.UNSIGNED: "Object is not signed",
+    Status.BAD_SIGNATURE: "Signature does not verify over the object",
+    Status.UNKNOWN_KEY: "Signed by a key the trust store does not contain",
+    Status.NOT_ALLOWED: "Signer not allowed by the policy",
+    Status.EXPIRED_KEY: "Signed by an expired or retired key",
+    Status.REVOKED_KEY: "Signed by a revoked or compromised key",
+    Status.NOT_YET_VALID: "Signed before the key was valid",
+    Status.IDENTITY_MISMATCH: "Signer identity does not match the committer",
+    Status.WEAK_ALGORITHM: "Signature uses an algorithm the policy refuses",
+    Status.UNPROVEN_TIME: "Signing time not proven by a transparency log",
+    Status.MALFORMED: "Object or signature cannot be parsed",
+}
+
+
+class SarifReport:
+    """SARIF 2.1.0: one result per non-good verdict; rules are the statuses."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self._out = out
+        self._first = True
+        rules = [
+            {
+                "id": status.value,
+                "name": "".join(p.title() for p in status.value.split("-")),
+                "shortDescription": {"text": text},
+                "help": {"text": HINTS[status]},
+                "defaultConfiguration": {"level": "error"},
+            }
+            for status, text in _RULE_TEXT.items()
+        ]
+        head = {
+            "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+            "version": "2.1.0",
+        }
+        driver = {
+            "name": "gitguard",
+            "version": __version__,
+            "informationUri": "https://github.com/gitguard/gitguard",
+            "rules": rules,
+        }
+        text = json.dumps(head)[:-1]
+        out.write(text + ', "runs": [{"tool": {"driver": ' + json.dumps(driver) + '}, "results": [')
+
+    def add(self, v: Verdict) -> None:
+        if v.ok:
+            return
+        result = {
+            "ruleId": v.status.value,
+            "level": "error",
+            "message": {
+                "text": f"{v.kind.value} {v.object[:12]} {v.subject!r}: {v.status.value}: "
+                f"{v.reason}. Fix: {v.hint}"
+            },
+            "locations": [
+                {
+                    "logicalLocations": [
+                        {"name": v.object, "kind": "object", "fullyQualifiedName": v.kind.value}
+                    ]
+                }
+            ],
+            "partialFingerprints": {"gitObject/v1": f"{v.object}:{v.status.value}"},
+            "properties": v.to_json(),
+        }
+        self._out.write("\n" if self._first else ",\n")
+        self._first = False
+        self._out.write(json.dumps(result, ensure_ascii=False))
+
+    def finish(self, summary: Summary) -> None:
+        props = json.dumps({"summary": summary.to_json()})
+        self._out.write('\n], "properties": ' + props + "}]}\n")
+
+
+class TextReport:
+    """Offending objects as they are found (capped), then summary tables."""
+
+    def __init__(self, out: IO[str], *, color: bool) -> None:
+        self._out = out
+        self._color = color
+        self._listed = 0
+        self._hidden = 0
+
+    def _c(self, code: str, text: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if self._color else text
+
+    def add(self, v: Verdict) -> None:
+        if v.ok:
+            return
+        if self._listed >= TEXT_LISTING_CAP:
+            self._hidden += 1
+            return
+        self._listed += 1
+        where = f" (in merge {v.commit[:12]})" if v.commit else ""
+        key = f" key {v.key}" if v.key else ""
+        signer = f" signer {v.signer}" if v.signer else ""
+        self._out.write(
+            f"{self._c('1;31', v.status.value)} {v.kind.value} {v.object[:12]}{where} "
+            f"{v.subject!r} by {v.author or '?'}\n"
+            f"    {v.reason}{key}{signer}\n"
+            f"    fix: {v.hint}\n"
+        )
+
+    def finish(self, summary: Summary) -> None:
+        out = self._out
+        if self._hidden:
+            out.write(
+                f"… and {self._hidden} more; use --format json for the full list\n"
+            )
+        if self._listed:
+            out.write("\n")
+        out.write(f"Audited {summary.total} objects ")
+        kinds = ", ".join(f"{n} {k}" for k, n in sorted(summary.by_kind.items()))
+        out.write(f"({kinds})\n" if kinds else "\n")
+        if summary.by_status:
+            out.write("\n  status              count\n")
+            for status, n in sorted(summary.by_status.items(), key=lambda kv: -kv[1]):
+                label = status.ljust(18)
+                colored = self._c("32", label) if status == "good" else self._c("31", label)
+                out.write(f"  {colored}  {n:>5}\n")
+        if summary.by_signer:
+            out.write("\n  signer                          good  other\n")
+            for name, counts in sorted(summary.by_signer.items()):
+                good = counts.get("good", 0)
+                other = sum(counts.values()) - good
+                out.write(f"  {name[:30].ljust(30)}  {good:>5}  {other:>5}\n")
+        out.write("\n")
+        if summary.ok:
+            out.write(self._c("1;32", "OK") + ": every object is signed by a trusted key\n")
+        else:
+            bad = summary.total - summary.by_status.get("good", 0)
+            fail = self._c("1;31", "FAIL")
+            out.write(f"{fail}: {bad} of {summary.total} objects are not good\n")
