@@ -10,7 +10,6 @@ import pytest
 from gitguard.errors import GitError
 from gitguard.gitobjects import (
     ObjectReader,
-    SignedObject,
     count_commits,
     open_repo,
     parse_commit,
@@ -18,7 +17,7 @@ from gitguard.gitobjects import (
     rev_list,
     tag_objects,
 )
-from gitguard.model import Kind
+from gitguard.model import Kind, SignedObject
 
 
 def git(repo: Path, *args: str, stdin: bytes | None = None) -> str:

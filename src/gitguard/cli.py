@@ -50,20 +50,43 @@ def _parser() -> argparse.ArgumentParser:
             "good, 1 when any is not, 2 on usage or policy errors."
         ),
     )
-    a.add_argument("revisions", nargs="*", metavar="REVISION-RANGE",
-                   help="revisions as git rev-list takes them (default: HEAD)")
-    a.add_argument("--all", action="store_true", dest="all_refs",
-                   help="every ref, and every annotated tag")
+    a.add_argument(
+        "revisions",
+        nargs="*",
+        metavar="REVISION-RANGE",
+        help="revisions as git rev-list takes them (default: HEAD)",
+    )
+    a.add_argument(
+        "--all", action="store_true", dest="all_refs", help="every ref, and every annotated tag"
+    )
     a.add_argument("--policy", type=Path, metavar="FILE", help="gitguard policy (TOML)")
-    a.add_argument("--allowed-signers", type=Path, action="append", default=[],
-                   metavar="FILE", help="trust the keys in an SSH allowed_signers file")
-    a.add_argument("--openpgp-key", type=Path, action="append", default=[], metavar="FILE",
-                   help="trust the OpenPGP certificate(s) in FILE (armored or binary)")
+    a.add_argument(
+        "--allowed-signers",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="trust the keys in an SSH allowed_signers file",
+    )
+    a.add_argument(
+        "--openpgp-key",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="trust the OpenPGP certificate(s) in FILE (armored or binary)",
+    )
     a.add_argument("--format", choices=("text", "json", "sarif"), default="text")
-    a.add_argument("--jobs", "-j", type=int, metavar="N",
-                   help="worker processes (default: all cores)")
-    a.add_argument("--output", "-o", type=Path, metavar="FILE",
-                   help="write the report to FILE instead of standard output")
+    a.add_argument(
+        "--jobs", "-j", type=int, metavar="N", help="worker processes (default: all cores)"
+    )
+    a.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        metavar="FILE",
+        help="write the report to FILE instead of standard output",
+    )
 
     d = sub.add_parser(
         "demo",
@@ -74,8 +97,7 @@ def _parser() -> argparse.ArgumentParser:
             "touched) and run guard audit on it."
         ),
     )
-    d.add_argument("--keep", type=Path, metavar="DIR",
-                   help="build the demo in DIR and keep it")
+    d.add_argument("--keep", type=Path, metavar="DIR", help="build the demo in DIR and keep it")
     return p
 
 

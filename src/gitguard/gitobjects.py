@@ -63,9 +63,7 @@ class Repo:
 
 def open_repo(path: str | os.PathLike[str] | None) -> Repo:
     """Find the repository at ``path`` (or from the environment) and its object format."""
-    rc, out, err = git.run(
-        "rev-parse", "--show-object-format", "--git-dir", cwd=path, check=False
-    )
+    rc, out, err = git.run("rev-parse", "--show-object-format", "--git-dir", cwd=path, check=False)
     if rc:
         where = os.fspath(path) if path is not None else os.getcwd()
         msg = err.decode("utf-8", "replace").strip()
@@ -148,9 +146,7 @@ def rev_list(repo: Repo, revisions: Sequence[str], *, all_refs: bool) -> Iterato
     args.extend(revisions)
     if not revisions and not all_refs:
         args.append("HEAD")
-    proc = subprocess.Popen(
-        args, cwd=repo.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+    proc = subprocess.Popen(args, cwd=repo.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if proc.stdout is None or proc.stderr is None:  # pragma: no cover
         raise GitError("cannot talk to git rev-list")
     try:
@@ -183,9 +179,7 @@ def tag_objects(repo: Repo, revisions: Sequence[str], *, all_refs: bool) -> list
     positive revision that names a tag object. Nested tags are followed later."""
     found: list[str] = []
     if all_refs:
-        _, out, _ = git.run(
-            "for-each-ref", "--format=%(objecttype) %(objectname)", cwd=repo.path
-        )
+        _, out, _ = git.run("for-each-ref", "--format=%(objecttype) %(objectname)", cwd=repo.path)
         for line in out.decode().splitlines():
             kind, _, oid = line.partition(" ")
             if kind == "tag":
@@ -193,8 +187,9 @@ def tag_objects(repo: Repo, revisions: Sequence[str], *, all_refs: bool) -> list
     for rev in revisions:
         if rev.startswith(("^", "-")) or ".." in rev:
             continue
-        rc, out, _ = git.run("rev-parse", "--verify", "--quiet", f"{rev}^{{object}}",
-                             cwd=repo.path, check=False)
+        rc, out, _ = git.run(
+            "rev-parse", "--verify", "--quiet", f"{rev}^{{object}}", cwd=repo.path, check=False
+        )
         if rc:
             continue
         oid = out.decode().strip()

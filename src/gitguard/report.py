@@ -135,7 +135,7 @@ class TextReport:
             return
         self._listed += 1
         where = f" (in merge {v.commit[:12]})" if v.commit else ""
-        key = f" key {v.key}" if v.key else ""
+        key = f" key {v.key}" if v.key and v.key not in v.reason else ""
         signer = f" signer {v.signer}" if v.signer else ""
         self._out.write(
             f"{self._c('1;31', v.status.value)} {v.kind.value} {v.object[:12]}{where} "
@@ -147,9 +147,7 @@ class TextReport:
     def finish(self, summary: Summary) -> None:
         out = self._out
         if self._hidden:
-            out.write(
-                f"… and {self._hidden} more; use --format json for the full list\n"
-            )
+            out.write(f"… and {self._hidden} more; use --format json for the full list\n")
         if self._listed:
             out.write("\n")
         out.write(f"Audited {summary.total} objects ")

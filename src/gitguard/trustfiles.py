@@ -3,43 +3,29 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from gitguard.errors import PolicyError
 from gitguard.model import OpenPGPTrustedCert, SshTrustedKey, TrustStore
 
-_EMAIL = re.compile(r"<([^<>\s]+@[^<>\s]+)>")
-
 
 def read_openpgp_certs(data: bytes, source: str) -> list[OpenPGPTrustedCert]:
-    """Split a keyring file into certificates; each becomes a signer named after
-    its first user ID's e-mail (or its fingerprint when it has none)."""
-    import pysequoia
+    """Split a keyring file into certificates, each a signer named as the policy
+    loader names unclaimed certificates (:func:`gitguard.policy.cert_signer_name`)."""
+    from gitguard.policy import cert_signer_name, read_certificates
 
     try:
-        certs = pysequoia.Cert.split_bytes(data)
-    except Exception as e:
-        first = str(e).split("\n", 1)[0]
-        raise PolicyError([f"{source}: not an OpenPGP certificate ({first})"]) from e
-    if not certs:
-        raise PolicyError([f"{source}: no OpenPGP certificate found"])
-    out: list[OpenPGPTrustedCert] = []
-    for cert in certs:
-        name = cert.fingerprint.upper()
-        for uid in cert.user_ids:
-            m = _EMAIL.search(str(uid))
-            if m:
-                name = m.group(1)
-                break
-        out.append(OpenPGPTrustedCert(signer=name, cert=bytes(cert), source=source))
-    return out
+        certs = read_certificates(data)
+    except ValueError as e:
+        raise PolicyError([f"{source}: {e}"]) from e
+    return [
+        OpenPGPTrustedCert(signer=cert_signer_name(info), cert=info.data, source=source)
+        for info in certs
+    ]
 
 
-def load_key_files(
-    allowed_signers: Sequence[Path], openpgp_keys: Sequence[Path]
-) -> TrustStore:
+def load_key_files(allowed_signers: Sequence[Path], openpgp_keys: Sequence[Path]) -> TrustStore:
     """Read every file, collecting every problem before failing."""
     from gitguard.allowed_signers import load_allowed_signers
 

@@ -75,9 +75,7 @@ class Verifier:
             )
         fmt = detect_format(signature)
         if fmt is None:
-            return Verification(
-                None, Status.MALFORMED, "signature has no recognised armor header"
-            )
+            return Verification(None, Status.MALFORMED, "signature has no recognised armor header")
         return self._get(fmt).verify(payload, signature, when=when)
 
 

@@ -1,0 +1,1294 @@
+"""The trust policy: one TOML file turned into frozen, typed objects at load time.
+
+::
+
+    version = 1
+
+    [trust]
+    allowed_signers = "keys/allowed_signers"   # git's SSH format, read as ssh-keygen does
+    openpgp = ["keys/*.asc"]                   # certificates; every glob must match a file
+
+    [[signer]]
+    name = "alice"
+    emails = ["alice@example.com"]
+    keys = ["ssh-ed25519 AAAA…", "openpgp:6F3A…"]   # fingerprint of a cert in [trust] openpgp
+    valid_after = 2024-01-01
+    retired_after = 2025-06-30
+    compromised = false
+    only_when_committer = ["GitHub <noreply@github.com>"]
+
+    [groups]
+    maintainers = ["alice", "bob"]      # signers or other groups
+
+    [[rule]]
+    refs = ["refs/heads/main"]
+    require = "signed"                  # "signed" | "signed-tag" | "none"
+    signers = ["maintainers"]           # required unless require = "none"
+    committer_must_match = false
+    allow_force_push = false
+    allow_delete = false
+    merges = "all"                      # "all" | "first-parent"
+    exempt_before = "<full commit id>"
+    require_signed_push = false
+
+    default = "allow"                   # or "deny": refs no rule matches
+    [release]
+    tags = ["refs/tags/v*"]
+    images = ["registry.example.com/app:{tag}"]
+    key = "/etc/gitguard/cosign.key"
+    annotations = { team = "platform" }
+
+Who owns a key (the ``signer`` name in the trust store, which rules refer to):
+
+- a ``[[signer]]`` key: that signer. The same key may not belong to two signers.
+- an ``allowed_signers`` line: the ``[[signer]]`` one of whose ``emails`` equals one of
+  the line's principals (compared case-insensitively; matching two signers is an
+  error), else a signer named after the line's first principal.
+- an OpenPGP certificate: the ``[[signer]]`` whose ``keys`` name its primary or a subkey
+  fingerprint (``openpgp:FPR``). A certificate no signer claims belongs to a signer
+  named after its first user-ID e-mail address (in Sequoia's user-ID order; the first
+  user ID, or ``openpgp:FPR`` when it has none). Such a certificate may not carry the
+  name or an e-mail address of a ``[[signer]]``: that is refused, with the fix (add
+  ``openpgp:FPR`` to that signer's keys), so a file dropped into the key directory
+  cannot borrow someone else's rights.
+
+Signers that exist only through trust files ("implicit" signers) are part of
+:attr:`Policy.signers` too (after the ``[[signer]]`` entries, with their principals
+or user-ID e-mails as ``emails``), so rules and groups may name them.
+
+Errors: every problem is collected and raised at once as :class:`PolicyError`; each
+is ``file:line: key.path: message``. Key paths count array elements from 1
+(``signer[2]`` is the second ``[[signer]]``; ``keys[1]`` the first key). An unknown key
+anywhere is an error: a typo must not quietly weaken the policy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from gitguard.errors import PolicyError
+from gitguard.model import OpenPGPTrustedCert, SshTrustedKey, TrustStore
+
+if TYPE_CHECKING:  # the hook path imports this module: keep it light (no pathlib, re…)
+    from pathlib import Path
+
+__all__ = [
+    "CertificateInfo",
+    "FrozenMap",
+    "Policy",
+    "Release",
+    "Rule",
+    "Signer",
+    "cert_signer_name",
+    "load_policy",
+    "load_policy_file",
+    "read_certificates",
+    "ref_pattern_problem",
+    "show_path",
+]
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+Require = Literal["signed", "signed-tag", "none"]
+Merges = Literal["all", "first-parent"]
+Default = Literal["allow", "deny"]
+
+
+class FrozenMap(Mapping[K, V]):
+    """A read-only, hashable, picklable mapping (``MappingProxyType`` cannot be pickled,
+    and policies travel to audit worker processes)."""
+
+    __slots__ = ("_d",)
+
+    def __init__(self, items: Mapping[K, V] | Iterable[tuple[K, V]] = ()) -> None:
+        self._d: dict[K, V] = dict(items)
+
+    def __getitem__(self, key: K) -> V:
+        return self._d[key]
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._d)
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._d.items()))
+
+    def __repr__(self) -> str:
+        return f"FrozenMap({self._d!r})"
+
+    def __reduce__(self) -> tuple[type[FrozenMap[K, V]], tuple[dict[K, V]]]:
+        return (type(self), (self._d,))
+
+
+@dataclass(frozen=True, slots=True)
+class Signer:
+    """A person or system whose keys are trusted.
+
+    ``keys`` are the keys the trust store attributes to this signer, as a
+    :class:`~gitguard.model.Verification` reports them: ``SHA256:…`` for SSH keys, the
+    primary-key fingerprint (upper-case hex) for OpenPGP certificates.
+
+    Times are POSIX seconds (UTC); ``None`` means unbounded. Both bounds are inclusive:
+    a signature at time ``t`` is within them when ``valid_after <= t <= retired_after``.
+    In the policy file a TOML date means, for ``valid_after``, the start of that day
+    (00:00:00 UTC) and, for ``retired_after``, the *end* of that day (23:59:59 UTC): the
+    key may still sign on the day written. A date-time without an offset is UTC.
+    ``retired_after`` is soft (later signatures refused, earlier ones stay good);
+    ``compromised`` is hard (every signature by the signer's keys is refused).
+    ``only_when_committer``: if non-empty, this signer is only accepted on commits
+    whose committer identity (``Name <email>``) is one of these strings.
+    """
+
+    name: str
+    emails: tuple[str, ...] = ()
+    keys: tuple[str, ...] = ()
+    valid_after: int | None = None
+    retired_after: int | None = None
+    compromised: bool = False
+    only_when_committer: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One ``[[rule]]``. ``refs`` are globs over full ref names (``fnmatch`` rules:
+    ``*`` also matches ``/``); the first rule that matches a ref applies.
+
+    ``signers`` are signer names, groups already expanded (order kept, no repeats).
+    ``exempt_before`` is a full object id (lower-case hex): that commit and its
+    ancestors are not checked. ``line`` is the line of the ``[[rule]]`` header.
+    """
+
+    refs: tuple[str, ...]
+    require: Require = "signed"
+    signers: tuple[str, ...] = ()
+    committer_must_match: bool = False
+    allow_force_push: bool = False
+    allow_delete: bool = False
+    merges: Merges = "all"
+    exempt_before: str | None = None
+    require_signed_push: bool = False
+    line: int = 0
+
+    def matches(self, ref: str) -> bool:
+        """Whether ``ref`` (a full name such as ``refs/heads/main``) is one of ours."""
+        from fnmatch import fnmatchcase
+
+        return any(fnmatchcase(ref, pattern) for pattern in self.refs)
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """``[release]``: which tags trigger image signing, the image references
+    (``{tag}`` and ``{commit}`` placeholders), the cosign key path (resolved against the
+    policy's directory) and extra signature annotations."""
+
+    tags: tuple[str, ...]
+    images: tuple[str, ...]
+    key: str
+    annotations: Mapping[str, str] = field(default_factory=FrozenMap)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """A loaded policy. ``groups`` maps each group to its signer names (nested groups
+    already expanded). ``source`` is the display name it was loaded from."""
+
+    source: str
+    version: int
+    trust: TrustStore
+    signers: tuple[Signer, ...] = ()
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=FrozenMap)
+    rules: tuple[Rule, ...] = ()
+    default: Default = "allow"
+    release: Release | None = None
+
+    def signer(self, name: str) -> Signer | None:
+        """The signer called ``name``, or None."""
+        for s in self.signers:
+            if s.name == name:
+                return s
+        return None
+
+    def rule_for(self, ref: str) -> Rule | None:
+        """The first rule whose ``refs`` match ``ref``, or None (then ``default``)."""
+        for rule in self.rules:
+            if rule.matches(ref):
+                return rule
+        return None
+
+
+# ---------------------------------------------------------------------------
+# OpenPGP certificates (shared with gitguard.gittrust)
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateInfo:
+    """What the trust loaders need from one certificate. ``data`` is the certificate
+    as Sequoia serialises it (binary); fingerprints are upper-case hex."""
+
+    fingerprint: str
+    subkeys: tuple[str, ...]
+    user_ids: tuple[str, ...]
+    emails: tuple[str, ...]
+    data: bytes
+
+
+def _uid_email(uid: str) -> str | None:
+    import re
+
+    m = re.search(r"<([^<>\s]+@[^<>\s]+)>\s*$", uid)
+    if m:
+        return m.group(1)
+    if "@" in uid and not any(c.isspace() or c in "<>" for c in uid):
+        return uid
+    return None
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def _cert_info(cert: Any) -> CertificateInfo:
+    from pysequoia.packet import PacketPile, Tag
+
+    raw = bytes(cert)
+    subkeys = tuple(
+        p.fingerprint.upper()
+        for p in PacketPile.from_bytes(raw)
+        if p.tag == Tag.PublicSubkey and p.fingerprint
+    )
+    uids = tuple(str(u) for u in cert.user_ids)
+    emails = tuple(e for e in (_uid_email(u) for u in uids) if e)
+    return CertificateInfo(cert.fingerprint.upper(), subkeys, uids, emails, raw)
+
+
+def _split_certs(data: bytes) -> list[Any]:
+    import pysequoia
+    from pysequoia.packet import PacketPile, Tag
+
+    try:
+        tags = [p.tag for p in PacketPile.from_bytes(data)]
+    except Exception as e:  # pysequoia raises bare RuntimeError/ValueError
+        raise ValueError(f"not OpenPGP data: {_first_line(e)}") from e
+    if Tag.SecretKey in tags or Tag.SecretSubkey in tags:
+        raise ValueError(
+            "contains secret key material; export the public certificate "
+            "(gpg --export --armor) and use that"
+        )
+    try:
+        certs = list(pysequoia.Cert.split_bytes(data))
+    except Exception as e:
+        raise ValueError(f"not an OpenPGP certificate: {_first_line(e)}") from e
+    if not certs:
+        raise ValueError("contains no OpenPGP certificate")
+    return certs
+
+
+def read_certificates(data: bytes) -> list[CertificateInfo]:
+    """Every certificate in ``data`` (armored or binary, one or many).
+
+    Raises ValueError (with a message for the user) for data that is not OpenPGP,
+    holds no certificate, or holds secret key material.
+    """
+    return [_cert_info(c) for c in _split_certs(data)]
+
+
+def cert_signer_name(info: CertificateInfo) -> str:
+    """The signer name for a certificate nobody claims: its first user-ID e-mail,
+    else its first user ID, else ``openpgp:<fingerprint>``."""
+    if info.emails:
+        return info.emails[0]
+    if info.user_ids:
+        return info.user_ids[0]
+    return f"openpgp:{info.fingerprint}"
+
+
+# ---------------------------------------------------------------------------
+# Locating a key path in the TOML source (tomllib keeps no positions)
+
+_KeyPath = tuple[str | int, ...]
+_BARE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+_ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"', "\\": "\\"}
+
+
+def show_path(path: _KeyPath) -> str:
+    """``signer[2].emails``: keys joined by dots, array positions counted from 1."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part + 1}]"
+            continue
+        text = part
+        if not part or any(c not in _BARE for c in part):
+            text = '"' + part.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        out += f".{text}" if out else text
+    return out
+
+
+class _Locator:
+    """Maps key paths to the line that defines them, by scanning the (already valid)
+    TOML text: table headers with ``[[x]]`` occurrence counts, ``key =`` lines, dotted
+    and quoted keys, elements of multi-line arrays and keys of inline tables. A path
+    it cannot place falls back to its closest located parent (e.g. the table header).
+    """
+
+    def __init__(self, text: str) -> None:
+        self._t = text
+        self._i = 0
+        self._line = 1
+        self._aot: dict[_KeyPath, int] = {}
+        self.lines: dict[_KeyPath, int] = {}
+        with contextlib.suppress(IndexError, ValueError):  # best effort: keep what we have
+            self._scan()
+
+    def line_of(self, path: _KeyPath) -> int | None:
+        p = path
+        while p:
+            if p in self.lines:
+                return self.lines[p]
+            p = p[:-1]
+        return None
+
+    # -- scanner --------------------------------------------------------------
+
+    def _peek(self, k: int = 0) -> str:
+        j = self._i + k
+        return self._t[j] if j < len(self._t) else ""
+
+    def _skip(self, *, newlines: bool) -> None:
+        while True:
+            c = self._peek()
+            if c in (" ", "\t"):
+                self._i += 1
+            elif c == "#":
+                end = self._t.find("\n", self._i)
+                self._i = len(self._t) if end < 0 else end
+            elif newlines and c in ("\r", "\n"):
+                if c == "\n":
+                    self._line += 1
+                self._i += 1
+            else:
+                return
+
+    def _record(self, path: _KeyPath, line: int) -> None:
+        for k in range(1, len(path) + 1):
+            self.lines.setdefault(path[:k], line)
+
+    def _scan(self) -> None:
+        current: _KeyPath = ()
+        while True:
+            self._skip(newlines=True)
+            if not self._peek():
+                return
+            start = self._i
+            line = self._line
+            if self._peek() == "[":
+                aot = self._peek(1) == "["
+                self._i += 2 if aot else 1
+                parts = self._key()
+                self._skip(newlines=False)
+                self._i += 2 if aot else 1
+                current = self._resolve(parts, aot=aot, line=line)
+            else:
+                parts = self._key()
+                self._skip(newlines=False)
+                self._i += 1  # '='
+                path = current + tuple(parts)
+                self._record(path, line)
+                self._skip(newlines=False)
+                self._value(path)
+            if self._i <= start:
+                return  # no progress: not TOML we understand; stop locating
+
+    def _resolve(self, parts: list[str], *, aot: bool, line: int) -> _KeyPath:
+        out: _KeyPath = ()
+        for k, part in enumerate(parts):
+            out += (part,)
+            if aot and k == len(parts) - 1:
+                n = self._aot.get(out, 0)
+                self._aot[out] = n + 1
+                self.lines.setdefault(out, line)
+                out += (n,)
+            elif out in self._aot:
+                out += (self._aot[out] - 1,)
+            self.lines.setdefault(out, line)
+        return out
+
+    def _key(self) -> list[str]:
+        parts: list[str] = []
+        while True:
+            self._skip(newlines=False)
+            c = self._peek()
+            if c == '"':
+                parts.append(self._string('"'))
+            elif c == "'":
+                parts.append(self._string("'"))
+            else:
+                start = self._i
+                while self._peek() and self._peek() in _BARE:
+                    self._i += 1
+                parts.append(self._t[start : self._i])
+            self._skip(newlines=False)
+            if self._peek() != ".":
+                return parts
+            self._i += 1
+
+    def _string(self, quote: str) -> str:
+        if self._t.startswith(quote * 3, self._i):
+            self._i += 3
+            while self._i < len(self._t):
+                if self._t.startswith(quote * 3, self._i):
+                    self._i += 3
+                    while self._peek() == quote:  # up to two quotes end the content
+                        self._i += 1
+                    return ""
+                c = self._t[self._i]
+                if c == "\n":
+                    self._line += 1
+                self._i += 2 if (c == "\\" and quote == '"') else 1
+            return ""
+        self._i += 1
+        out: list[str] = []
+        while self._i < len(self._t) and self._t[self._i] != quote:
+            c = self._t[self._i]
+            if c == "\\" and quote == '"':
+                esc = self._peek(1)
+                if esc in ("u", "U"):
+                    n = 4 if esc == "u" else 8
+                    out.append(chr(int(self._t[self._i + 2 : self._i + 2 + n], 16)))
+                    self._i += 2 + n
+                    continue
+                out.append(_ESCAPES.get(esc, esc))
+                self._i += 2
+                continue
+            out.append(c)
+            self._i += 1
+        self._i += 1
+        return "".join(out)
+
+    def _value(self, path: _KeyPath) -> None:
+        c = self._peek()
+        if c in ('"', "'"):
+            self._string(c)
+        elif c == "[":
+            self._i += 1
+            index = 0
+            while True:
+                self._skip(newlines=True)
+                if self._peek() in ("]", ""):
+                    self._i += 1
+                    return
+                self._record((*path, index), self._line)
+                self._value((*path, index))
+                self._skip(newlines=True)
+                if self._peek() == ",":
+                    self._i += 1
+                    index += 1
+        elif c == "{":
+            self._i += 1
+            while True:
+                self._skip(newlines=True)
+                if self._peek() in ("}", ""):
+                    self._i += 1
+                    return
+                line = self._line
+                sub = path + tuple(self._key())
+                self._skip(newlines=False)
+                self._i += 1  # '='
+                self._skip(newlines=False)
+                self._record(sub, line)
+                self._value(sub)
+                self._skip(newlines=True)
+                if self._peek() == ",":
+                    self._i += 1
+        else:
+            while self._peek() and self._peek() not in ",]}\r\n#":
+                self._i += 1
+
+
+# ---------------------------------------------------------------------------
+# The loader
+
+_TOP_KEYS = ("version", "trust", "signer", "groups", "rule", "default", "release")
+_TRUST_KEYS = ("allowed_signers", "openpgp")
+_SIGNER_KEYS = (
+    "name",
+    "emails",
+    "keys",
+    "valid_after",
+    "retired_after",
+    "compromised",
+    "only_when_committer",
+)
+_RULE_KEYS = (
+    "refs",
+    "require",
+    "signers",
+    "committer_must_match",
+    "allow_force_push",
+    "allow_delete",
+    "merges",
+    "exempt_before",
+    "require_signed_push",
+)
+_RELEASE_KEYS = ("tags", "images", "key", "annotations")
+_IMAGE_FIELDS = ("tag", "commit")
+
+
+def _is_hex_id(text: str, digits: str) -> bool:
+    """A full SHA-1 or SHA-256 sized hex identifier (fingerprint, object id)."""
+    return len(text) in (40, 64) and all(c in digits for c in text)
+
+
+_DAY = 86400
+
+
+def _kind(value: object) -> str:
+    import datetime as _dt
+
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a float"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, _dt.datetime):
+        return "a date-time"
+    if isinstance(value, _dt.date):
+        return "a date"
+    if isinstance(value, _dt.time):
+        return "a time of day"
+    return type(value).__name__
+
+
+def _quoted(values: Iterable[str]) -> str:
+    items = [f'"{v}"' for v in values]
+    return ", ".join(items[:-1]) + f" or {items[-1]}" if len(items) > 1 else items[0]
+
+
+def _dedup(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+def ref_pattern_problem(pattern: str) -> str | None:
+    """Why ``pattern`` is not a usable ref glob, or None. Patterns name full refs
+    (``refs/…``) and may use ``*``, ``?`` and ``[…]``; otherwise git's ref-name rules."""
+    if not pattern.startswith("refs/"):
+        return 'must start with "refs/" (e.g. "refs/heads/main")'
+    bad = sorted({c for c in pattern if ord(c) < 0x20 or c in " ~^:\\\x7f"})
+    if bad:
+        return "contains " + ", ".join(repr(c) for c in bad) + ", not allowed in ref names"
+    for seq in ("..", "//", "@{"):
+        if seq in pattern:
+            return f'contains "{seq}", not allowed in ref names'
+    if pattern.endswith(("/", ".", ".lock")):
+        return 'must not end with "/", "." or ".lock"'
+    if any(part.startswith(".") for part in pattern.split("/")):
+        return 'no path component may start with "."'
+    i = 0
+    while i < len(pattern):
+        if pattern[i] == "[":
+            j = i + 1
+            if pattern[j : j + 1] == "!":
+                j += 1
+            if pattern[j : j + 1] == "]":
+                j += 1
+            end = pattern.find("]", j)
+            if end < 0:
+                return 'has a "[" without a closing "]"'
+            i = end
+        i += 1
+    return None
+
+
+class _SignerDraft:
+    __slots__ = (
+        "compromised",
+        "emails",
+        "keys",
+        "name",
+        "only_when_committer",
+        "retired_after",
+        "valid_after",
+    )
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.emails: list[str] = []
+        self.keys: list[str] = []
+        self.valid_after: int | None = None
+        self.retired_after: int | None = None
+        self.compromised = False
+        self.only_when_committer: tuple[str, ...] = ()
+
+    def freeze(self) -> Signer:
+        return Signer(
+            name=self.name,
+            emails=_dedup(self.emails),
+            keys=_dedup(self.keys),
+            valid_after=self.valid_after,
+            retired_after=self.retired_after,
+            compromised=self.compromised,
+            only_when_committer=self.only_when_committer,
+        )
+
+
+class _CertEntry:
+    __slots__ = ("cert", "info", "path", "signer", "sources")
+
+    def __init__(self, cert: Any, source: str, path: _KeyPath) -> None:
+        self.cert = cert
+        self.info = _cert_info(cert)
+        self.sources = [source]
+        self.path = path
+        self.signer: str | None = None
+
+
+class _Loader:
+    def __init__(self, name: str, base_dir: Path, text: str) -> None:
+        self.name = name
+        self.base_dir = base_dir
+        self.loc = _Locator(text)
+        self._problems: list[tuple[int, tuple[tuple[int, int, str], ...], int, str]] = []
+        # attribution state
+        self.ssh: list[SshTrustedKey] = []
+        self.ssh_owner: dict[bytes, tuple[str, str]] = {}
+        self.certs: list[_CertEntry] = []
+        self.cert_by_fpr: dict[str, _CertEntry] = {}
+        self.openpgp_failed = False
+        self.explicit: dict[str, _SignerDraft] = {}
+        self.implicit: dict[str, _SignerDraft] = {}
+        self.email_owner: dict[str, str] = {}
+        self.signer_lines: dict[str, int] = {}
+
+    # -- problems ------------------------------------------------------------
+
+    def error(self, path: _KeyPath, message: str) -> None:
+        line = self.loc.line_of(path)
+        where = f"{self.name}:{line}" if line else self.name
+        self._add(line or 0, path, f"{where}: {show_path(path)}: {message}")
+
+    def external(self, path: _KeyPath, problems: Iterable[str]) -> None:
+        """Problems found in another file, listed where ``path`` refers to it."""
+        line = self.loc.line_of(path) or 0
+        for text in problems:
+            self._add(line, (), text)
+
+    def _add(self, line: int, path: _KeyPath, text: str) -> None:
+        # Listed by line, then by key path (so list items come in order), then as found.
+        order = tuple((0, p, "") if isinstance(p, int) else (1, 0, p) for p in path)
+        self._problems.append((line, order, len(self._problems), text))
+
+    def line(self, path: _KeyPath) -> int:
+        return self.loc.line_of(path) or 0
+
+    # -- typed accessors (None after reporting a problem) -----------------------
+
+    def table(self, value: object, path: _KeyPath, allowed: Iterable[str]) -> dict[str, Any] | None:
+        if not isinstance(value, dict):
+            self.error(path, f"expected a table, not {_kind(value)}")
+            return None
+        known = tuple(allowed)
+        for key in value:
+            if key not in known:
+                self.error((*path, key), f"unknown key (expected one of: {', '.join(known)})")
+        return value
+
+    def tables(self, value: object, path: _KeyPath) -> list[Any]:
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            self.error(path, f"expected an array of tables ([[{show_path(path)}]])")
+            return []
+        return value
+
+    def string(self, value: object, path: _KeyPath) -> str | None:
+        if not isinstance(value, str):
+            self.error(path, f"expected a string, not {_kind(value)}")
+            return None
+        if not value.strip():
+            self.error(path, "must not be empty")
+            return None
+        return value
+
+    def strings(self, value: object, path: _KeyPath) -> list[tuple[_KeyPath, str]] | None:
+        """A list of non-empty strings, each with its own path."""
+        if not isinstance(value, list):
+            self.error(path, f"expected a list of strings, not {_kind(value)}")
+            return None
+        out: list[tuple[_KeyPath, str]] = []
+        for i, item in enumerate(value):
+            s = self.string(item, (*path, i))
+            if s is not None:
+                out.append(((*path, i), s))
+        return out
+
+    def boolean(self, value: object, path: _KeyPath) -> bool | None:
+        if not isinstance(value, bool):
+            self.error(path, f"expected true or false, not {_kind(value)}")
+            return None
+        return value
+
+    def choice(self, value: object, path: _KeyPath, options: tuple[str, ...]) -> str | None:
+        if not isinstance(value, str) or value not in options:
+            shown = f'"{value}"' if isinstance(value, str) else _kind(value)
+            self.error(path, f"expected {_quoted(options)}, not {shown}")
+            return None
+        return value
+
+    def instant(self, value: object, path: _KeyPath, *, end_of_day: bool) -> int | None:
+        import datetime as _dt
+
+        if isinstance(value, _dt.datetime):
+            when = value if value.tzinfo else value.replace(tzinfo=_dt.UTC)
+            return int(when.timestamp() // 1)
+        if isinstance(value, _dt.date):
+            start = _dt.datetime(value.year, value.month, value.day, tzinfo=_dt.UTC)
+            t = int(start.timestamp())
+            return t + _DAY - 1 if end_of_day else t
+        self.error(
+            path,
+            f"expected a TOML date or date-time (e.g. 2024-01-31 or 2024-01-31T12:00:00Z), "
+            f"not {_kind(value)}",
+        )
+        return None
+
+    def ref_patterns(self, value: object, path: _KeyPath, prefix: str = "refs/") -> tuple[str, ...]:
+        items = self.strings(value, path)
+        if items is None:
+            return ()
+        if not items and isinstance(value, list) and not value:
+            self.error(path, "must list at least one ref pattern")
+        out: list[str] = []
+        for p, pattern in items:
+            problem = ref_pattern_problem(pattern)
+            if problem is None and not pattern.startswith(prefix):
+                problem = f'must start with "{prefix}"'
+            if problem:
+                self.error(p, f'bad ref pattern "{pattern}": {problem}')
+            else:
+                out.append(pattern)
+        return tuple(out)
+
+    # -- sections -------------------------------------------------------------
+
+    def load(self, doc: dict[str, Any]) -> Policy:
+        self.table(doc, (), _TOP_KEYS)
+        version = self.version(doc)
+        trust: dict[str, Any] = {}
+        if "trust" in doc:
+            trust = self.table(doc["trust"], ("trust",), _TRUST_KEYS) or {}
+        if "openpgp" in trust:
+            self.load_openpgp(trust["openpgp"])
+        for i, raw in enumerate(self.tables(doc.get("signer", []), ("signer",))):
+            self.signer(raw, ("signer", i))
+        if "allowed_signers" in trust:
+            self.load_allowed_signers(trust["allowed_signers"])
+        self.attribute_unclaimed_certs()
+        names = set(self.explicit) | set(self.implicit)
+        groups = self.groups(doc.get("groups", {}), names)
+        rules = tuple(
+            r
+            for i, raw in enumerate(self.tables(doc.get("rule", []), ("rule",)))
+            if (r := self.rule(raw, ("rule", i), names, groups)) is not None
+        )
+        default = "allow"
+        if "default" in doc:
+            default = self.choice(doc["default"], ("default",), ("allow", "deny")) or "allow"
+        release = self.release(doc["release"]) if "release" in doc else None
+
+        if self._problems:
+            raise PolicyError([p[-1] for p in sorted(self._problems)])
+        assert version is not None  # noqa: S101 - a missing version is a reported problem
+        openpgp = tuple(
+            OpenPGPTrustedCert(
+                signer=e.signer or cert_signer_name(e.info),
+                cert=e.info.data,
+                source=", ".join(e.sources),
+            )
+            for e in self.certs
+        )
+        return Policy(
+            source=self.name,
+            version=version,
+            trust=TrustStore(ssh=tuple(self.ssh), openpgp=openpgp),
+            signers=tuple(d.freeze() for d in (*self.explicit.values(), *self.implicit.values())),
+            groups=FrozenMap(groups),
+            rules=rules,
+            default="deny" if default == "deny" else "allow",
+            release=release,
+        )
+
+    def version(self, doc: dict[str, Any]) -> int | None:
+        if "version" not in doc:
+            self.error(("version",), "missing required key (add: version = 1)")
+            return None
+        value = doc["version"]
+        if not isinstance(value, int) or isinstance(value, bool):
+            self.error(("version",), f"expected an integer, not {_kind(value)}")
+            return None
+        if value != 1:
+            self.error(("version",), f"unsupported version {value} (this gitguard reads version 1)")
+            return None
+        return value
+
+    def load_openpgp(self, value: object) -> None:
+        import glob
+
+        path: _KeyPath = ("trust", "openpgp")
+        patterns = self.strings(value, path)
+        if patterns is None:
+            self.openpgp_failed = True
+            return
+        seen: set[str] = set()
+        for p, pattern in patterns:
+            matches = sorted(glob.glob(pattern, root_dir=self.base_dir, recursive=True))
+            files = [self.base_dir / m for m in matches if (self.base_dir / m).is_file()]
+            if not files:
+                self.error(p, f'"{pattern}" matches no files (relative to {self.base_dir})')
+                self.openpgp_failed = True
+                continue
+            for file in files:
+                key = os.path.realpath(file)
+                if key in seen:
+                    continue
+                seen.add(key)
+                self.load_cert_file(file, p)
+
+    def load_cert_file(self, file: Path, path: _KeyPath) -> None:
+        try:
+            data = file.read_bytes()
+            certs = _split_certs(data)
+        except OSError as e:
+            self.error(path, f"cannot read {file}: {e.strerror or e}")
+            self.openpgp_failed = True
+            return
+        except ValueError as e:
+            self.error(path, f"{file}: {e}")
+            self.openpgp_failed = True
+            return
+        for cert in certs:
+            fpr = cert.fingerprint.upper()
+            entry = self.cert_by_fpr.get(fpr)
+            if entry is not None and entry.info.fingerprint == fpr:
+                # The same certificate again (say, with a new revocation): merge them.
+                entry.cert = entry.cert.merge(cert)
+                entry.info = _cert_info(entry.cert)
+                entry.sources.append(str(file))
+            else:
+                entry = _CertEntry(cert, str(file), path)
+                self.certs.append(entry)
+            for f in (entry.info.fingerprint, *entry.info.subkeys):
+                self.cert_by_fpr.setdefault(f, entry)
+
+    def signer(self, raw: dict[str, Any], path: _KeyPath) -> None:
+        self.table(raw, path, _SIGNER_KEYS)
+        name: str | None = None
+        if "name" not in raw:
+            self.error((*path, "name"), "missing required key")
+        else:
+            name = self.string(raw["name"], (*path, "name"))
+        if name is not None and name in self.explicit:
+            first = self.signer_lines[name]
+            self.error((*path, "name"), f'duplicate signer name "{name}" (first at line {first})')
+            name = None
+        draft = _SignerDraft(name or "")
+        if name is not None:
+            self.explicit[name] = draft
+            self.signer_lines[name] = self.line((*path, "name"))
+
+        for p, email in self.strings(raw.get("emails", []), (*path, "emails")) or []:
+            if "@" not in email or any(c.isspace() or c in "<>" for c in email):
+                self.error(
+                    p, f'"{email}" is not an e-mail address (write it bare: name@example.com)'
+                )
+                continue
+            owner = self.email_owner.get(email.casefold())
+            if owner is not None and owner != name:
+                self.error(p, f'e-mail "{email}" is also listed by signer "{owner}"')
+                continue
+            if name is not None:
+                self.email_owner[email.casefold()] = name
+            draft.emails.append(email)
+
+        if "valid_after" in raw:
+            draft.valid_after = self.instant(
+                raw["valid_after"], (*path, "valid_after"), end_of_day=False
+            )
+        if "retired_after" in raw:
+            draft.retired_after = self.instant(
+                raw["retired_after"], (*path, "retired_after"), end_of_day=True
+            )
+        if (
+            draft.valid_after is not None
+            and draft.retired_after is not None
+            and draft.retired_after < draft.valid_after
+        ):
+            self.error((*path, "retired_after"), "is before valid_after")
+        if "compromised" in raw:
+            draft.compromised = bool(self.boolean(raw["compromised"], (*path, "compromised")))
+        if "only_when_committer" in raw:
+            items = self.strings(raw["only_when_committer"], (*path, "only_when_committer"))
+            draft.only_when_committer = _dedup(s for _, s in items or [])
+
+        for p, key in self.strings(raw.get("keys", []), (*path, "keys")) or []:
+            if key.startswith("openpgp:"):
+                self.claim_cert(key[len("openpgp:") :], p, name, draft)
+            else:
+                self.signer_ssh_key(key, p, name, draft)
+
+    def claim_cert(self, text: str, path: _KeyPath, name: str | None, draft: _SignerDraft) -> None:
+        fpr = text.strip().upper()
+        if not _is_hex_id(fpr, "0123456789ABCDEF"):
+            self.error(path, f'"openpgp:{text}": expected a 40 or 64 hex digit fingerprint')
+            return
+        entry = self.cert_by_fpr.get(fpr)
+        if entry is None:
+            if not self.openpgp_failed:
+                self.error(path, f"no certificate with fingerprint {fpr} in [trust] openpgp files")
+            return
+        if name is None:
+            return
+        if entry.signer is not None and entry.signer != name:
+            self.error(
+                path,
+                f'certificate {entry.info.fingerprint} already belongs to signer "{entry.signer}"',
+            )
+            return
+        entry.signer = name
+        draft.keys.append(entry.info.fingerprint)
+
+    def signer_ssh_key(
+        self, text: str, path: _KeyPath, name: str | None, draft: _SignerDraft
+    ) -> None:
+        from gitguard.sshkeys import fingerprint, parse_public_key_line
+
+        try:
+            key_type, blob = parse_public_key_line(text)
+        except ValueError as e:
+            self.error(
+                path,
+                f'expected an SSH public key ("ssh-ed25519 AAAA…") or "openpgp:<fingerprint>": {e}',
+            )
+            return
+        if name is None:
+            return
+        where = f"{self.name}:{self.line(path)}"
+        if not self.own_ssh_key(blob, name, where):
+            owner, at = self.ssh_owner[blob]
+            self.error(path, f'key {fingerprint(blob)} already belongs to signer "{owner}" ({at})')
+            return
+        self.ssh.append(
+            SshTrustedKey(
+                signer=name,
+                principals=tuple(draft.emails),
+                key_type=key_type,
+                key_blob=blob,
+                source=where,
+            )
+        )
+        draft.keys.append(fingerprint(blob))
+
+    def own_ssh_key(self, blob: bytes, name: str, where: str) -> bool:
+        """Record that ``blob`` belongs to ``name``; False if it belongs to another signer."""
+        owner = self.ssh_owner.setdefault(blob, (name, where))
+        return owner[0] == name
+
+    def signer_for_principals(self, principals: tuple[str, ...]) -> str:
+        owners = _dedup(
+            self.email_owner[p.casefold()] for p in principals if p.casefold() in self.email_owner
+        )
+        if len(owners) > 1:
+            raise ValueError(
+                "principals match the e-mails of more than one signer ("
+                + ", ".join(f'"{o}"' for o in owners)
+                + ")"
+            )
+        return owners[0] if owners else principals[0]
+
+    def load_allowed_signers(self, value: object) -> None:
+        from gitguard.allowed_signers import parse_allowed_signers
+        from gitguard.sshkeys import fingerprint
+
+        path: _KeyPath = ("trust", "allowed_signers")
+        rel = self.string(value, path)
+        if rel is None:
+            return
+        file = self.base_dir / rel
+        try:
+            text = file.read_bytes().decode("utf-8", "surrogateescape")
+        except OSError as e:
+            self.error(path, f"cannot read {file}: {e.strerror or e}")
+            return
+        try:
+            keys = parse_allowed_signers(text, str(file), signer_for=self.signer_for_principals)
+        except PolicyError as e:
+            self.external(path, e.problems)
+            return
+        problems: list[str] = []
+        for key in keys:
+            if not self.own_ssh_key(key.key_blob, key.signer, key.source):
+                owner, at = self.ssh_owner[key.key_blob]
+                fpr = fingerprint(key.key_blob)
+                problems.append(
+                    f'{key.source}: key {fpr} already belongs to signer "{owner}" ({at})'
+                )
+                continue
+            self.ssh.append(key)
+            draft = self.explicit.get(key.signer)
+            if draft is None:
+                draft = self.implicit.setdefault(key.signer, _SignerDraft(key.signer))
+                draft.emails.extend(key.principals)
+            draft.keys.append(fingerprint(key.key_blob))
+        self.external(path, problems)
+
+    def attribute_unclaimed_certs(self) -> None:
+        for entry in self.certs:
+            if entry.signer is not None:
+                continue
+            info = entry.info
+            name = cert_signer_name(info)
+            files = ", ".join(entry.sources)
+            fix = f'add "openpgp:{info.fingerprint}" to that signer\'s keys'
+            if name in self.explicit:
+                self.error(
+                    entry.path,
+                    f"certificate {info.fingerprint} ({files}) is in no signer's keys but is named "
+                    f'"{name}" like a [[signer]]; {fix}',
+                )
+                continue
+            owners = _dedup(
+                self.email_owner[e.casefold()]
+                for e in info.emails
+                if e.casefold() in self.email_owner
+            )
+            if owners:
+                self.error(
+                    entry.path,
+                    f"certificate {info.fingerprint} ({files}) is in no signer's keys but has the "
+                    f'e-mail address of signer "{owners[0]}"; {fix}',
+                )
+                continue
+            entry.signer = name
+            draft = self.implicit.setdefault(name, _SignerDraft(name))
+            draft.emails.extend(info.emails)
+            draft.keys.append(info.fingerprint)
+
+    def groups(self, value: object, names: set[str]) -> dict[str, tuple[str, ...]]:
+        path: _KeyPath = ("groups",)
+        if not isinstance(value, dict):
+            self.error(path, f"expected a table, not {_kind(value)}")
+            return {}
+        members: dict[str, list[tuple[_KeyPath, str]]] = {}
+        for group, raw in value.items():
+            gp = (*path, group)
+            items = self.strings(raw, gp)
+            if group in names:  # members naming it mean the signer
+                self.error(gp, f'"{group}" is both a group and a signer name')
+                continue
+            members[group] = items or []
+        for items in members.values():
+            for p, member in items:
+                if member not in members and member not in names:
+                    self.error(p, f'unknown signer or group "{member}"')
+
+        expanded: dict[str, tuple[str, ...]] = {}
+        reported: set[frozenset[str]] = set()
+
+        def expand(group: str, stack: list[str]) -> tuple[str, ...]:
+            if group in expanded:
+                return expanded[group]
+            if group in stack:
+                cycle = [*stack[stack.index(group) :], group]
+                if frozenset(cycle) not in reported:
+                    reported.add(frozenset(cycle))
+                    self.error((*path, cycle[0]), "groups form a cycle: " + " -> ".join(cycle))
+                return ()
+            stack.append(group)
+            out: list[str] = []
+            for _, member in members[group]:
+                if member in members:
+                    out.extend(expand(member, stack))
+                elif member in names:
+                    out.append(member)
+            stack.pop()
+            expanded[group] = _dedup(out)
+            return expanded[group]
+
+        for group in members:
+            expand(group, [])
+        return expanded
+
+    def rule(
+        self,
+        raw: dict[str, Any],
+        path: _KeyPath,
+        names: set[str],
+        groups: Mapping[str, tuple[str, ...]],
+    ) -> Rule | None:
+        self.table(raw, path, _RULE_KEYS)
+        refs: tuple[str, ...] = ()
+        if "refs" not in raw:
+            self.error((*path, "refs"), "missing required key")
+        else:
+            refs = self.ref_patterns(raw["refs"], (*path, "refs"))
+        require = "signed"
+        if "require" in raw:
+            require = (
+                self.choice(raw["require"], (*path, "require"), ("signed", "signed-tag", "none"))
+                or "signed"
+            )
+        signers: list[str] = []
+        if "signers" in raw:
+            items = self.strings(raw["signers"], (*path, "signers"))
+            if items is not None and not items and require != "none":
+                self.error((*path, "signers"), "must name at least one signer or group")
+            for p, member in items or []:
+                if member in groups:
+                    signers.extend(groups[member])
+                elif member in names:
+                    signers.append(member)
+                else:
+                    self.error(p, f'unknown signer or group "{member}"')
+        elif require != "none":
+            self.error(
+                (*path, "signers"), "missing required key (the signers or groups this rule allows)"
+            )
+        flags: dict[str, bool] = {}
+        for key in (
+            "committer_must_match",
+            "allow_force_push",
+            "allow_delete",
+            "require_signed_push",
+        ):
+            flags[key] = bool(self.boolean(raw[key], (*path, key))) if key in raw else False
+        merges = "all"
+        if "merges" in raw:
+            merges = self.choice(raw["merges"], (*path, "merges"), ("all", "first-parent")) or "all"
+        exempt: str | None = None
+        if "exempt_before" in raw:
+            exempt = self.string(raw["exempt_before"], (*path, "exempt_before"))
+            if exempt is not None and not _is_hex_id(exempt.lower(), "0123456789abcdef"):
+                self.error(
+                    (*path, "exempt_before"),
+                    f'"{exempt}" is not a full commit id (40 or 64 hex digits)',
+                )
+                exempt = None
+            exempt = exempt.lower() if exempt else None
+        return Rule(
+            refs=refs,
+            require="signed-tag"
+            if require == "signed-tag"
+            else "none"
+            if require == "none"
+            else "signed",
+            signers=_dedup(signers),
+            committer_must_match=flags["committer_must_match"],
+            allow_force_push=flags["allow_force_push"],
+            allow_delete=flags["allow_delete"],
+            merges="first-parent" if merges == "first-parent" else "all",
+            exempt_before=exempt,
+            require_signed_push=flags["require_signed_push"],
+            line=self.line(path),
+        )
+
+    def release(self, value: object) -> Release | None:
+        path: _KeyPath = ("release",)
+        raw = self.table(value, path, _RELEASE_KEYS)
+        if raw is None:
+            return None
+        tags: tuple[str, ...] = ()
+        if "tags" not in raw:
+            self.error((*path, "tags"), "missing required key")
+        else:
+            tags = self.ref_patterns(raw["tags"], (*path, "tags"), prefix="refs/tags/")
+        images: list[str] = []
+        if "images" not in raw:
+            self.error((*path, "images"), "missing required key")
+        else:
+            items = self.strings(raw["images"], (*path, "images"))
+            if items is not None and not items:
+                self.error((*path, "images"), "must list at least one image")
+            for p, image in items or []:
+                problem = _image_problem(image)
+                if problem:
+                    self.error(p, f'bad image reference "{image}": {problem}')
+                else:
+                    images.append(image)
+        key = ""
+        if "key" not in raw:
+            self.error((*path, "key"), "missing required key")
+        else:
+            key_text = self.string(raw["key"], (*path, "key"))
+            if key_text is not None:
+                key = str(self.base_dir / key_text)
+        annotations: dict[str, str] = {}
+        if "annotations" in raw:
+            table = raw["annotations"]
+            if not isinstance(table, dict):
+                self.error((*path, "annotations"), f"expected a table, not {_kind(table)}")
+            else:
+                for k, v in table.items():
+                    if isinstance(v, str):
+                        annotations[k] = v
+                    else:
+                        self.error((*path, "annotations", k), f"expected a string, not {_kind(v)}")
+        return Release(tuple(tags), tuple(images), key, FrozenMap(annotations))
+
+
+def _image_problem(image: str) -> str | None:
+    from string import Formatter
+
+    if any(c.isspace() for c in image):
+        return "contains white space"
+    try:
+        fields = [f for _, f, _, _ in Formatter().parse(image) if f is not None]
+    except ValueError as e:
+        return str(e)
+    for name in fields:
+        if name not in _IMAGE_FIELDS:
+            known = ", ".join("{" + f + "}" for f in _IMAGE_FIELDS)
+            return f"unknown placeholder {{{name}}} (known: {known})"
+    return None
+
+
+def load_policy(data: bytes, name: str, *, base_dir: Path) -> Policy:
+    """Parse and validate a policy from ``data``; ``name`` is how messages refer to it
+    (a path, later ``<commit>:<path>``); relative trust files resolve against
+    ``base_dir``. Raises :class:`PolicyError` listing every problem found."""
+    import tomllib
+    from pathlib import Path
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise PolicyError([f"{name}: not UTF-8 text (byte {e.start})"]) from None
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise PolicyError([f"{name}: {e}"]) from None
+    return _Loader(name, Path(base_dir), text).load(doc)
+
+
+def load_policy_file(path: Path) -> Policy:
+    """Load the policy file at ``path``; trust files resolve against its directory."""
+    from pathlib import Path
+
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise PolicyError([f"{path}: cannot read: {e.strerror or e}"]) from None
+    return load_policy(data, str(path), base_dir=path.parent)

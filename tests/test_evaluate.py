@@ -1,0 +1,119 @@
+"""The pure decision table: facts + verification + policy -> verdict."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+
+import pytest
+
+from gitguard.evaluate import GIT_CODES, HINTS, evaluate
+from gitguard.model import Format, Kind, SignedObject, Status, TrustStore, Verification
+from gitguard.policy import Policy, Signer
+
+OBJ = SignedObject(
+    oid="a" * 40,
+    kind=Kind.COMMIT,
+    payload=b"tree x\n",
+    signature=b"-----BEGIN SSH SIGNATURE-----\n",
+    committer="Alice <alice@example.com>",
+    committer_email="alice@example.com",
+    author="Alice <alice@example.com>",
+    subject="Add things",
+    time=1_700_000_000,
+)
+GOOD = Verification(Format.SSH, Status.GOOD, "good signature", key="SHA256:k", signer="alice")
+
+
+def _policy(**signer: object) -> Policy:
+    fields: dict[str, object] = {
+        "name": "alice",
+        "emails": ("alice@example.com",),
+        "keys": (),
+        "valid_after": None,
+        "retired_after": None,
+        "compromised": False,
+        "only_when_committer": (),
+    }
+    fields.update(signer)
+    return Policy(
+        source="policy.toml",
+        version=1,
+        trust=TrustStore(),
+        signers=(Signer(**fields),),  # type: ignore[arg-type]
+        groups=MappingProxyType({}),
+        rules=(),
+        default="allow",
+        release=None,
+    )
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    obj: SignedObject
+    verification: Verification | None
+    policy: Policy | None
+    status: Status
+    git_code: str
+
+
+CASES = [
+    Case("unsigned", replace(OBJ, signature=None), None, None, Status.UNSIGNED, "N"),
+    Case("malformed object", replace(OBJ, malformed="two gpgsig headers"), None, None,
+         Status.MALFORMED, "B"),
+    Case("good, no policy", OBJ, GOOD, None, Status.GOOD, "G"),
+    Case("verifier's own git code is kept", OBJ,
+         Verification(Format.SSH, Status.UNKNOWN_KEY, "unknown", git_code="U"), None,
+         Status.UNKNOWN_KEY, "U"),
+    Case("bad signature passes through", OBJ,
+         Verification(Format.OPENPGP, Status.BAD_SIGNATURE, "bad"), _policy(),
+         Status.BAD_SIGNATURE, "B"),
+    Case("good with policy", OBJ, GOOD, _policy(), Status.GOOD, "G"),
+    Case("compromised signer", OBJ, GOOD, _policy(compromised=True), Status.REVOKED_KEY, "R"),
+    Case("signed before valid_after", OBJ, GOOD, _policy(valid_after=1_700_000_001),
+         Status.NOT_YET_VALID, "B"),
+    Case("signed on valid_after", OBJ, GOOD, _policy(valid_after=1_700_000_000),
+         Status.GOOD, "G"),
+    Case("signed after retirement", OBJ, GOOD, _policy(retired_after=1_699_999_999),
+         Status.EXPIRED_KEY, "Y"),
+    Case("OpenPGP signature time decides, not committer time", OBJ,
+         replace(GOOD, format=Format.OPENPGP, signed_at=1_600_000_000),
+         _policy(retired_after=1_699_999_999), Status.GOOD, "G"),
+    Case("forge key for another committer", OBJ, GOOD,
+         _policy(only_when_committer=("GitHub <noreply@github.com>",)), Status.NOT_ALLOWED, "G"),
+    Case("forge key for its committer",
+         replace(OBJ, committer="GitHub <noreply@github.com>"), GOOD,
+         _policy(only_when_committer=("GitHub <noreply@github.com>",)), Status.GOOD, "G"),
+    Case("signer only in a trust file", OBJ, replace(GOOD, signer="bob@example.com"),
+         _policy(), Status.GOOD, "G"),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_decision_table(case: Case) -> None:
+    verdict = evaluate(case.obj, case.verification, case.policy)
+    assert verdict.status is case.status
+    assert verdict.git_code == case.git_code
+    assert verdict.object == case.obj.oid
+    if case.status is not Status.GOOD:
+        assert verdict.hint == HINTS[case.status]
+        assert verdict.hint
+        assert verdict.to_json()["hint"] == verdict.hint
+    else:
+        assert "hint" not in verdict.to_json()
+
+
+def test_every_status_has_a_git_code_and_hint() -> None:
+    for status in Status:
+        assert GIT_CODES[status] in "GBUXYREN"
+        assert (HINTS[status] == "") == (status is Status.GOOD)
+
+
+def test_json_contract_fields() -> None:
+    doc = evaluate(OBJ, GOOD, None).to_json()
+    assert list(doc) == [
+        "object", "kind", "status", "git_code", "format", "key", "signer", "reason",
+    ]
+    assert doc["status"] == "good"
+    assert doc["format"] == "ssh"
