@@ -130,9 +130,12 @@ def load_trust(
         ssh.extend(extra.ssh)
         pgp.extend(extra.openpgp)
     if policy is None and not allowed_signers and not openpgp_keys:
-        from gitguard.gittrust import trust_from_git
+        from gitguard.gittrust import collect_git_trust
 
-        return trust_from_git(Path(repo_path or ".")), None
+        store, notes = collect_git_trust(Path(repo_path or "."))
+        for note in notes:
+            sys.stderr.write(f"guard: note: {note}\n")
+        return store, None
     return TrustStore(ssh=tuple(ssh), openpgp=tuple(pgp)), policy
 
 
