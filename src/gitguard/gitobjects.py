@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -225,79 +226,72 @@ def _subject(message: bytes) -> str:
     return line.decode("utf-8", "replace")[:200]
 
 
+# A signature or mergetag header with its continuation lines (each starts with a
+# space). Any header whose name starts with "gpgsig" is a signature header, as in
+# git's parse_buffer_signed_by_header; only the one for the repository's object
+# format is *the* signature, the others are cut from the payload too.
+_SPECIAL_HEADER = re.compile(rb"^(gpgsig[^ \n]*|mergetag(?= ))( [^\n]*)?\n((?: [^\n]*\n)*)", re.M)
+_COMMITTER = re.compile(rb"^committer ([^\n]*)", re.M)
+_AUTHOR = re.compile(rb"^author ([^\n]*)", re.M)
+
+
 def parse_commit(oid: str, data: bytes, object_format: str) -> list[SignedObject]:
-    """The commit's own signature fact, followed by one fact per ``mergetag``."""
+    """The commit's own signature fact, followed by one fact per ``mergetag``.
+
+    The payload is the object with every ``gpgsig*`` header (and its continuation
+    lines) cut out, byte for byte as git builds it; the signature is the value of
+    the object format's own header with the continuation spaces removed.
+    """
     sig_header = SIG_HEADERS[object_format]
     # ``end`` is the newline closing the last header line; the blank line follows.
     end = data.find(b"\n\n")
-    if end < 0:
-        end = len(data)
-        body = b""
-    else:
-        body = data[end + 2 :]
-    payload_parts: list[bytes] = []
-    sig_parts: list[bytes] = []
-    mergetags: list[list[bytes]] = []
-    headers: dict[bytes, bytes] = {}
-    sig_count = 0
-    pos = 0
-    current: bytes | None = None  # header whose continuation lines we are in
-    while pos < end:
-        nl = data.find(b"\n", pos)
-        if nl < 0 or nl > end:
-            nl = end
-        line = data[pos : nl + 1]
-        if line.startswith(b" ") and current is not None:
-            if current == sig_header:
-                sig_parts.append(line[1:])
-            elif current == b"mergetag":
-                mergetags[-1].append(line[1:])
-                payload_parts.append(line)
-            elif current.startswith(b"gpgsig"):
-                pass  # the other format's signature is not part of the payload
-            else:
-                payload_parts.append(line)
-        else:
-            key, _, value = line.partition(b" ")
-            current = key
-            if key == sig_header:
-                sig_count += 1
-                sig_parts.append(value)
-            elif key.startswith(b"gpgsig"):
-                pass
-            else:
-                payload_parts.append(line)
-                if key == b"mergetag":
-                    mergetags.append([value])
-                elif key not in headers:
-                    headers[key] = value.rstrip(b"\n")
-        pos = nl + 1
-    payload = b"".join(payload_parts) + data[end + 1 :]
-    committer, email, when = _split_person(headers.get(b"committer", b""))
-    author, _, _ = _split_person(headers.get(b"author", b""))
-    subject = _subject(body)
     malformed: str | None = None
-    if sig_count > 1:
+    if end < 0:
+        end = len(data) - 1
+        malformed = "commit object has no blank line after its headers"
+    head_end = end + 1
+    payload_parts: list[bytes] = []
+    signature: bytes | None = None
+    mergetags: list[bytes] = []
+    sig_count = 0
+    last = 0
+    for m in _SPECIAL_HEADER.finditer(data, 0, head_end):
+        key = m.group(1)
+        if key == b"mergetag":
+            mergetags.append(m.group(0)[9:].replace(b"\n ", b"\n"))
+            continue
+        payload_parts.append(data[last : m.start()])
+        last = m.end()
+        if key == sig_header and m.group(2) is not None:
+            sig_count += 1
+            signature = m.group(0)[len(sig_header) + 1 :].replace(b"\n ", b"\n")
+    payload = b"".join(payload_parts) + data[last:] if payload_parts else data
+    committer_m = _COMMITTER.search(data, 0, head_end)
+    author_m = _AUTHOR.search(data, 0, head_end)
+    committer, email, when = _split_person(committer_m.group(1) if committer_m else b"")
+    author, _, _ = _split_person(author_m.group(1) if author_m else b"")
+    if malformed is not None:
+        pass
+    elif sig_count > 1:
         malformed = f"commit has {sig_count} {sig_header.decode()} headers; a commit carries one"
-    elif b"tree" not in headers or b"committer" not in headers:
+    elif not data.startswith(b"tree ") or committer_m is None:
         malformed = "commit object has no tree or committer header"
     facts = [
         SignedObject(
             oid=oid,
             kind=Kind.COMMIT,
             payload=payload,
-            signature=b"".join(sig_parts) if sig_count else None,
+            signature=signature,
             committer=committer,
             committer_email=email,
             author=author,
-            subject=subject,
+            subject=_subject(data[end + 2 :]),
             time=when,
             malformed=malformed,
         )
     ]
     hash_name = "sha256" if object_format == "sha256" else "sha1"
-    for parts in mergetags:
-        content = b"".join(parts)
+    for content in mergetags:
         tag_id = hashlib.new(hash_name, b"tag %d\x00" % len(content) + content).hexdigest()
         facts.append(parse_tag(tag_id, content, kind=Kind.MERGETAG, commit=oid))
     return facts
