@@ -9,5 +9,6 @@ for tool in git gpg ssh-keygen; do
     command -v "$tool" >/dev/null || { echo "test.sh: $tool is missing" >&2; exit 1; }
 done
 .venv/bin/ruff check src tests bench
+.venv/bin/ruff format --check src tests bench
 .venv/bin/mypy
 exec .venv/bin/pytest -q -p no:cacheprovider "$@"

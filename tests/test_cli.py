@@ -17,8 +17,9 @@ from gitguard.cli import main
 def _repo(tmp: Path) -> Path:
     repo = tmp / "repo"
     subprocess.run(("git", "init", "-q", "-b", "main", str(repo)), check=True)
-    subprocess.run(("git", "-C", str(repo), "commit", "-q", "--allow-empty", "-m", "first"),
-                   check=True)
+    subprocess.run(
+        ("git", "-C", str(repo), "commit", "-q", "--allow-empty", "-m", "first"), check=True
+    )
     return repo
 
 
@@ -59,8 +60,19 @@ def test_unsigned_history_fails_with_json(tmp_path: Path) -> None:
     empty = tmp_path / "allowed"
     empty.write_text("")
     out = tmp_path / "out.json"
-    rc = main(["-C", str(repo), "audit", "--allowed-signers", str(empty),
-               "--format", "json", "--output", str(out)])
+    rc = main(
+        [
+            "-C",
+            str(repo),
+            "audit",
+            "--allowed-signers",
+            str(empty),
+            "--format",
+            "json",
+            "--output",
+            str(out),
+        ]
+    )
     assert rc == 1
     doc = json.loads(out.read_text())
     assert doc["version"] == 1
@@ -75,8 +87,17 @@ def test_unsigned_history_fails_with_json(tmp_path: Path) -> None:
 
 def test_unwritable_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     repo = _repo(tmp_path)
-    rc = main(["-C", str(repo), "audit", "--allowed-signers", "/dev/null",
-               "--output", str(tmp_path / "no" / "such" / "dir" / "x.json")])
+    rc = main(
+        [
+            "-C",
+            str(repo),
+            "audit",
+            "--allowed-signers",
+            "/dev/null",
+            "--output",
+            str(tmp_path / "no" / "such" / "dir" / "x.json"),
+        ]
+    )
     assert rc == 1
     assert "cannot write" in capsys.readouterr().err
 
@@ -86,8 +107,17 @@ def test_missing_key_file_is_a_policy_error(
 ) -> None:
     repo = _repo(tmp_path)
     missing = tmp_path / "nope.asc"
-    rc = main(["-C", str(repo), "audit", "--openpgp-key", str(missing),
-               "--allowed-signers", str(tmp_path / "nope")])
+    rc = main(
+        [
+            "-C",
+            str(repo),
+            "audit",
+            "--openpgp-key",
+            str(missing),
+            "--allowed-signers",
+            str(tmp_path / "nope"),
+        ]
+    )
     assert rc == 2
     err = capsys.readouterr().err
     assert "2 problems" in err
@@ -112,8 +142,44 @@ def test_git_guard_subcommand(tmp_path: Path) -> None:
     env = dict(os.environ, PATH=f"{bindir}{os.pathsep}{os.environ['PATH']}")
     proc = subprocess.run(
         ("git", "guard", "audit", "--allowed-signers", "/dev/null", "--format", "json"),
-        cwd=repo, env=env, capture_output=True, check=False,
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        check=False,
     )
     assert proc.returncode == 1, proc.stderr
     assert json.loads(proc.stdout)["results"][0]["status"] == "unsigned"
     assert shutil.which("git")
+
+
+def test_certificate_bound_with_sha1_loads_and_reports_weak_algorithm(tmp_path: Path) -> None:
+    """Old GnuPG keys carry SHA-1 self-signatures. They must load (from the keyring
+    and from a key file) and their signatures be reported, never crash the audit."""
+    gpg = ("gpg", "--batch", "--quiet", "--pinentry-mode", "loopback", "--passphrase", "")
+    subprocess.run(
+        (*gpg, "--cert-digest-algo", "SHA1", "--quick-gen-key", "Old <old@example.com>",
+         "rsa2048", "sign", "never"),
+        check=True, capture_output=True,
+    )  # fmt: skip
+    colons = subprocess.run(
+        ("gpg", "--with-colons", "--list-keys"), check=True, capture_output=True, text=True
+    ).stdout
+    fpr = next(line.split(":")[9] for line in colons.splitlines() if line.startswith("fpr"))
+    subprocess.run(("gpg", "--import-ownertrust"), input=f"{fpr}:6:\n", text=True,
+                   check=True, capture_output=True)  # fmt: skip
+    repo = _repo(tmp_path)
+    subprocess.run(
+        ("git", "-C", str(repo), "-c", f"user.signingkey={fpr}", "commit", "-q",
+         "--allow-empty", "-S", "-m", "old key"),
+        check=True,
+    )  # fmt: skip
+    key_file = tmp_path / "old.asc"
+    key_file.write_bytes(
+        subprocess.run(("gpg", "--export", "--armor", fpr), check=True, capture_output=True).stdout
+    )
+    for extra in ([], ["--openpgp-key", str(key_file)]):
+        out = tmp_path / "out.json"
+        rc = main(["-C", str(repo), "audit", "--format", "json", "-o", str(out), *extra])
+        assert rc == 1
+        statuses = [r["status"] for r in json.loads(out.read_text())["results"]]
+        assert statuses == ["weak-algorithm", "unsigned"]

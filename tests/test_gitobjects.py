@@ -34,8 +34,9 @@ def _sshkey(tmp: Path) -> Path:
 
 def _repo(tmp: Path, fmt: str, key: Path) -> Path:
     repo = tmp / f"repo-{fmt}"
-    subprocess.run(("git", "init", "-q", "-b", "main", f"--object-format={fmt}", str(repo)),
-                   check=True)
+    subprocess.run(
+        ("git", "init", "-q", "-b", "main", f"--object-format={fmt}", str(repo)), check=True
+    )
     git(repo, "config", "gpg.format", "ssh")
     git(repo, "config", "user.signingkey", f"{key}.pub")
     git(repo, "commit", "-q", "--allow-empty", "-S", "-m", "one")
@@ -56,7 +57,9 @@ def _ssh_signature_ok(obj: SignedObject, tmp: Path) -> bool:
     sig.write_bytes(obj.signature)
     proc = subprocess.run(
         ("ssh-keygen", "-Y", "check-novalidate", "-n", "git", "-s", str(sig)),
-        input=obj.payload, capture_output=True, check=False,
+        input=obj.payload,
+        capture_output=True,
+        check=False,
     )
     return proc.returncode == 0
 
@@ -103,9 +106,7 @@ def test_other_format_signature_header_is_not_payload() -> None:
         b"\nmsg\n"
     )
     (fact,) = parse_commit("c" * 40, raw, "sha1")
-    assert fact.signature == (
-        b"-----BEGIN SSH SIGNATURE-----\ndef\n-----END SSH SIGNATURE-----\n"
-    )
+    assert fact.signature == (b"-----BEGIN SSH SIGNATURE-----\ndef\n-----END SSH SIGNATURE-----\n")
     assert fact.payload == (
         b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n"
         b"author A <a@x> 1 +0000\ncommitter A <a@x> 1 +0000\n\nmsg\n"

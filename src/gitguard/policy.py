@@ -260,12 +260,14 @@ def _cert_info(cert: Any) -> CertificateInfo:
     from pysequoia.packet import PacketPile, Tag
 
     raw = bytes(cert)
+    packets = list(PacketPile.from_bytes(raw))
     subkeys = tuple(
-        p.fingerprint.upper()
-        for p in PacketPile.from_bytes(raw)
-        if p.tag == Tag.PublicSubkey and p.fingerprint
+        p.fingerprint.upper() for p in packets if p.tag == Tag.PublicSubkey and p.fingerprint
     )
-    uids = tuple(str(u) for u in cert.user_ids)
+    # From the packets, not ``cert.user_ids``: that applies Sequoia's policy and
+    # raises for old certificates (SHA-1 self-signatures, RSA-1024), which must load
+    # so the verifier can report their signatures as weak-algorithm.
+    uids = tuple(u for u in (p.user_id for p in packets if p.tag == Tag.UserID) if u is not None)
     emails = tuple(e for e in (_uid_email(u) for u in uids) if e)
     return CertificateInfo(cert.fingerprint.upper(), subkeys, uids, emails, raw)
 

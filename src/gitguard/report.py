@@ -135,13 +135,19 @@ class TextReport:
             return
         self._listed += 1
         where = f" (in merge {v.commit[:12]})" if v.commit else ""
-        key = f" key {v.key}" if v.key and v.key not in v.reason else ""
-        signer = f" signer {v.signer}" if v.signer else ""
+        facts = []
+        if v.format is not None:
+            facts.append(v.format.value)
+        if v.key:
+            facts.append(f"key {v.key}")
+        if v.signer:
+            facts.append(f"signer {v.signer}")
         self._out.write(
             f"{self._c('1;31', v.status.value)} {v.kind.value} {v.object[:12]}{where} "
             f"{v.subject!r} by {v.author or '?'}\n"
-            f"    {v.reason}{key}{signer}\n"
-            f"    fix: {v.hint}\n"
+            f"    {v.reason}\n"
+            + (f"    {', '.join(facts)}\n" if facts else "")
+            + f"    fix: {v.hint}\n"
         )
 
     def finish(self, summary: Summary) -> None:
@@ -150,7 +156,7 @@ class TextReport:
             out.write(f"… and {self._hidden} more; use --format json for the full list\n")
         if self._listed:
             out.write("\n")
-        out.write(f"Audited {summary.total} objects ")
+        out.write(f"Audited {summary.total} object{'' if summary.total == 1 else 's'} ")
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(summary.by_kind.items()))
         out.write(f"({kinds})\n" if kinds else "\n")
         if summary.by_status:

@@ -1,0 +1,451 @@
+"""OpenPGP signatures on git commits and tags: fast per signature, careful per key.
+
+Design
+------
+A git OpenPGP signature is one armored v4 signature packet of type 0x00 (binary
+document) over the object's payload. Verifying one has two parts of very different
+cost and change rate:
+
+1. **The signature** (every commit; ``_openpgp_packets``, ``_openpgp_crypto``):
+   de-armor, parse the packet, find the issuing key by issuer fingerprint (or key id)
+   among the trusted certificates' primary keys and subkeys, hash payload + hashed
+   area + v4 trailer, compare the left 16 bits, and verify the primitive against a
+   public-key object loaded once per key: OpenSSL (``cryptography``) for RSA and
+   ECDSA, libsodium (through ctypes, when the system has it; 2x faster than OpenSSL
+   here) for Ed25519. Also per signature, because they depend on the signature and
+   not on the key: weak hashes (MD5, SHA-1, RIPEMD-160) and weak keys (RSA < 2048,
+   DSA, ElGamal) are refused, as are unknown critical subpackets, creation times in
+   the future (beyond :data:`FUTURE_TOLERANCE`) and a signature's own expiration
+   (judged at *now*). The armor CRC-24 is not checked up front: RFC 9580 section 6.1
+   forbids rejecting data for it, and it costs 15-50 us in Python; it is only used
+   to explain a signature that fails anyway (``malformed``: damaged in transit).
+
+2. **The key's validity at the signature's creation time T** (alive, bound,
+   signing-capable, not revoked, self-signatures acceptable; ``_openpgp_certs``):
+   delegated to sequoia's StandardPolicy through ``pysequoia.verify``, but only once
+   per *validity interval*. Whether a key is valid at T is a step function of T whose
+   steps can only sit at times written in the certificate: key creation times,
+   signature creation and expiration times, and creation + key validity period for
+   every key (each ``t`` also as ``t + 1``, so that neither ``<`` nor ``<=`` rules can
+   straddle a step). The first signature whose T falls in an interval is also given
+   to sequoia, with only its certificate in the store and its unhashed area reduced
+   to the issuer key id (so that sequoia judges exactly what the fast path reads);
+   the verdict is cached for ``(key, interval, hash algorithm)`` and later signatures
+   in that interval take the fast path alone. sequoia's error is opaque, so when it
+   refuses a signature the fast path found valid, the certificate model explains
+   why: revocation in effect (hard revocations always, soft ones from their date) ->
+   ``revoked-key``/R; key expired at T -> ``expired-key``/Y; T before the key's
+   creation -> ``not-yet-valid``; no signing flag -> ``bad-signature``; SHA-1
+   self-signature or weak primary key -> ``weak-algorithm``. A refusal the model
+   cannot explain is reported as refused by the OpenPGP policy and not cached. One
+   refusal is overruled, with the binding verified here: a key whose self-signatures
+   all postdate the signature because GnuPG replaced them when the expiry was changed
+   (see ``_openpgp_certs``).
+
+Differences from ``git verify-commit`` (gpg 2.2), all deliberate:
+
+- A signature made *before* its key expired stays good (sequoia's and RFC 9580's
+  reading); gpg reports EXPKEYSIG (git ``Y``) once the key has expired *now*.
+- A soft revocation (key superseded/retired) only affects signatures made after it;
+  gpg reports every signature of a revoked key as REVKEYSIG (``R``).
+- SHA-1/MD5/RIPEMD-160 signatures, RSA keys under 2048 bits, DSA/ElGamal keys and
+  keys bound only by SHA-1 self-signatures are ``weak-algorithm`` (git code ``B``);
+  gpg 2.2 calls them good.
+- Anything but exactly one v4 signature packet of type 0x00 (v3 signatures, text-mode
+  signatures, several signatures, trailing packets) is refused; gpg verifies each
+  signature it finds. Signatures claiming a time in the future are
+  ``not-yet-valid``; gpg accepts them.
+- A damaged signature is ``malformed``, where git shows ``N`` (unsigned); a CRC
+  mismatch on an otherwise intact signature is ignored (RFC 9580), where gpg refuses.
+
+``when`` (the committer/tagger time) is not used: OpenPGP signatures carry their own
+creation time, and key validity is judged at that time, as sequoia and gpg do.
+Verifiers hold sequoia objects and are not picklable: build one per process from
+the (picklable) trust store.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from gitguard.model import Format, OpenPGPTrustedCert, Status, Verification
+from gitguard.signatures import _openpgp_crypto as cr
+from gitguard.signatures import _openpgp_packets as pk
+from gitguard.signatures._openpgp_certs import (
+    Key,
+    Verdict,
+    build_cert,
+    iso,
+    judge,
+    read_certs,
+    sequoia_refuses,
+)
+
+__all__ = ["FUTURE_TOLERANCE", "CertInfo", "OpenPGPVerifier", "certificate_info"]
+
+FUTURE_TOLERANCE = 300
+"""Seconds a signature's creation time may lie ahead of this machine's clock."""
+
+_SIG_TYPE_NAMES = {
+    0x00: "binary document",
+    0x01: "canonical text document",
+    0x02: "standalone",
+    0x10: "generic certification",
+    0x13: "positive certification",
+    0x18: "subkey binding",
+    0x1F: "direct key",
+    0x20: "key revocation",
+    0x28: "subkey revocation",
+    0x40: "timestamp",
+}
+# Hashes the fast path takes; the others (SHA-224, weak, unknown) go the long way.
+_FAST_HASHES = frozenset({8, 9, 10, 12, 14})
+_DAMAGED = "its armor checksum (CRC-24) does not match either: the signature was damaged or edited"
+
+
+def _same_algorithm(sig_algo: int, key_algo: int) -> bool:
+    rsa = (pk.PK_RSA, pk.PK_RSA_SIGN)
+    return sig_algo == key_algo or (sig_algo in rsa and key_algo in rsa)
+
+
+def _one_signature(raw: bytes) -> pk.SigPacket:
+    packets = pk.split_packets(raw)
+    if len(packets) != 1 or packets[0][0] != pk.TAG_SIGNATURE:
+        tags = ", ".join(str(tag) for tag, _ in packets)
+        raise pk.PacketError(
+            "a git OpenPGP signature is exactly one signature packet; this one holds "
+            f"packets with tags [{tags}]"
+        )
+    sig = pk.parse_signature(packets[0][1])
+    if sig.created is None:
+        raise pk.PacketError("OpenPGP signature has no creation time in its hashed area")
+    return sig
+
+
+class OpenPGPVerifier:
+    """Verifies git OpenPGP signatures against a fixed set of trusted certificates.
+
+    Certificates are parsed and their keys loaded once, here. An entry that cannot be
+    read is left out (its keys become unknown) and named in ``problems``; the policy
+    loader reports such input earlier through :func:`certificate_info`.
+    """
+
+    def __init__(self, certs: Sequence[OpenPGPTrustedCert]) -> None:
+        self.problems: list[str] = []
+        self._by_fpr: dict[bytes, list[Key]] = {}
+        self._by_keyid: dict[bytes, list[Key]] = {}
+        self._cache: dict[tuple[int, int, int], Verdict | None] = {}
+        now = int(time.time())
+        serial = 0
+        for entry in certs:
+            try:
+                parsed = [build_cert(s, entry, now) for s in read_certs(entry.cert)]
+            except ValueError as exc:
+                self.problems.append(f"{entry.source or entry.signer}: {exc}")
+                continue
+            for cert in parsed:
+                for key in cert.keys:
+                    key.serial = serial
+                    serial += 1
+                    self._by_fpr.setdefault(key.packet.fingerprint, []).append(key)
+                    self._by_keyid.setdefault(key.packet.keyid, []).append(key)
+
+    def verify(self, payload: bytes, signature: bytes, *, when: int | None) -> Verification:
+        """Verify one git signature; never raises (bad input gives ``malformed``)."""
+        try:
+            return self._verify(payload, signature)
+        except pk.PacketError as exc:
+            return Verification(Format.OPENPGP, Status.MALFORMED, str(exc))
+        except Exception as exc:
+            return Verification(
+                Format.OPENPGP,
+                Status.MALFORMED,
+                f"OpenPGP signature could not be processed ({type(exc).__name__}: {exc})",
+            )
+
+    def _verify(self, payload: bytes, signature: bytes) -> Verification:
+        armored = pk.dearmor(signature)
+        raw = armored.data
+        try:
+            sig = _one_signature(raw)
+        except pk.PacketError as exc:
+            if armored.checksum_mismatch():
+                raise pk.PacketError(f"{exc}; {_DAMAGED}") from None
+            raise
+        if sig.issuer_fpr is not None:
+            keys = self._by_fpr.get(sig.issuer_fpr, [])
+        elif sig.issuer_keyid is not None:
+            keys = self._by_keyid.get(sig.issuer_keyid, [])
+        else:
+            return Verification(
+                Format.OPENPGP,
+                Status.UNKNOWN_KEY,
+                "OpenPGP signature does not name its issuer",
+                signed_at=sig.created,
+                git_code="E",
+            )
+        if not keys:
+            issuer = sig.issuer_fpr or sig.issuer_keyid or b""
+            reason = f"signed by OpenPGP key {issuer.hex().upper()}, which is not trusted here"
+            if self.problems:
+                reason += f" (unreadable trusted certificates: {'; '.join(self.problems)})"
+            return Verification(
+                Format.OPENPGP,
+                Status.UNKNOWN_KEY,
+                reason,
+                key=issuer.hex().upper(),
+                signed_at=sig.created,
+                git_code="E",
+            )
+        first: Verification | None = None
+        for key in keys:
+            result = self._check(key, sig, payload)
+            if result.status is Status.GOOD or (
+                result.status is Status.UNKNOWN_KEY and result.git_code == "U"
+            ):
+                return result
+            if first is None or (
+                first.status is Status.BAD_SIGNATURE and result.status is not Status.BAD_SIGNATURE
+            ):
+                first = result
+        assert first is not None  # noqa: S101 - keys is not empty
+        if first.status is Status.BAD_SIGNATURE and armored.checksum_mismatch():
+            return dataclasses.replace(
+                first, status=Status.MALFORMED, reason=f"{first.reason}; {_DAMAGED}", git_code=None
+            )
+        return first
+
+    def _check(self, key: Key, sig: pk.SigPacket, payload: bytes) -> Verification:
+        """The common case, with nothing computed that a good verdict does not need;
+        anything unusual is left to :meth:`_explain`, which applies every rule."""
+        cert = key.cert
+        assert cert is not None  # noqa: S101 - set by build_cert
+        check = key.check
+        verify = check.verify
+        ok: bool | None = None
+        if (
+            verify is not None
+            and sig.sig_type == 0x00
+            and sig.hash_algo in _FAST_HASHES
+            and check.refusal is None
+            and not sig.critical_unknown
+            and _same_algorithm(sig.pk_algo, key.packet.pk_algo)
+        ):
+            digest = cr.digest(sig.hash_algo, (payload, sig.hashed_part, sig.trailer))
+            ok = (
+                digest is not None
+                and digest[:2] == sig.left16
+                and verify(digest, sig.hash_algo, sig.material)
+            )
+            created = sig.created or 0
+            now = int(time.time())
+            if (
+                ok
+                and cert.trusted
+                and created <= now + FUTURE_TOLERANCE
+                and (sig.expires_after is None or created + sig.expires_after > now)
+                and self._validity(key, sig, payload) is None
+            ):
+                return Verification(
+                    Format.OPENPGP,
+                    Status.GOOD,
+                    f"good signature by {key.label}",
+                    key=key.fpr,
+                    primary_key=cert.primary.fpr,
+                    signer=cert.signer,
+                    identities=cert.identities,
+                    signed_at=created,
+                    git_code="G",
+                )
+        return self._explain(key, sig, payload, ok)
+
+    def _explain(
+        self, key: Key, sig: pk.SigPacket, payload: bytes, ok: bool | None
+    ) -> Verification:
+        """Every rule, in order, with a reason for the verdict. ``ok`` is the crypto
+        result if :meth:`_check` already computed it."""
+        cert = key.cert
+        assert cert is not None  # noqa: S101 - set by build_cert
+        created = sig.created or 0
+
+        def result(status: Status, reason: str, git_code: str | None) -> Verification:
+            return Verification(
+                Format.OPENPGP,
+                status,
+                reason,
+                key=key.fpr,
+                primary_key=cert.primary.fpr,
+                signer=cert.signer,
+                identities=cert.identities,
+                signed_at=created,
+                git_code=git_code,
+            )
+
+        check = key.check
+        what = key.label
+        if sig.sig_type != 0x00:
+            name = _SIG_TYPE_NAMES.get(sig.sig_type, "unknown")
+            return result(
+                Status.BAD_SIGNATURE,
+                f"signature type 0x{sig.sig_type:02x} ({name}) is not a binary-document "
+                "signature (0x00), the only type git makes",
+                "B",
+            )
+        if check.verify is None:
+            return result(
+                Status.WEAK_ALGORITHM if check.weak else Status.BAD_SIGNATURE,
+                f"signatures by {what} are refused: {check.refusal}",
+                "B",
+            )
+        if not _same_algorithm(sig.pk_algo, key.packet.pk_algo):
+            return result(
+                Status.BAD_SIGNATURE,
+                f"signature algorithm {sig.pk_algo} does not match {what}",
+                "B",
+            )
+        hash_name = cr.HASH_NAMES.get(sig.hash_algo, f"hash algorithm {sig.hash_algo}")
+        if ok is None:
+            digest = cr.digest(sig.hash_algo, (payload, sig.hashed_part, sig.trailer))
+            if digest is None:
+                weak = sig.hash_algo in cr.WEAK_HASHES
+                return result(
+                    Status.WEAK_ALGORITHM if weak else Status.BAD_SIGNATURE,
+                    f"signature uses {hash_name}, which gitguard does not accept",
+                    "B",
+                )
+            ok = digest[:2] == sig.left16 and check.verify(digest, sig.hash_algo, sig.material)
+        if not ok:
+            return result(
+                Status.BAD_SIGNATURE,
+                f"signature by {what} does not verify over the signed data",
+                "B",
+            )
+        if sig.hash_algo in cr.WEAK_HASHES:
+            return result(
+                Status.WEAK_ALGORITHM,
+                f"signature by {what} uses {hash_name}, which gitguard refuses "
+                "(gpg 2.2 and git still accept it)",
+                "B",
+            )
+        if check.refusal is not None:
+            return result(
+                Status.WEAK_ALGORITHM if check.weak else Status.BAD_SIGNATURE,
+                f"signatures by {what} are refused: {check.refusal}",
+                "B",
+            )
+        if sig.critical_unknown:
+            kinds = ", ".join(str(k) for k in sig.critical_unknown)
+            return result(
+                Status.BAD_SIGNATURE,
+                f"signature carries critical subpacket(s) [{kinds}] that cannot be honoured",
+                "B",
+            )
+        now = int(time.time())
+        if created > now + FUTURE_TOLERANCE:
+            return result(
+                Status.NOT_YET_VALID,
+                f"signature claims to be made at {iso(created)}, in the future",
+                None,
+            )
+        if sig.expires_after is not None and created + sig.expires_after <= now:
+            return result(
+                Status.EXPIRED_KEY,
+                f"signature by {what} expired at {iso(created + sig.expires_after)}",
+                "X",
+            )
+        verdict = self._validity(key, sig, payload)
+        note = ""
+        if verdict is not None:
+            if verdict.status is not Status.GOOD:
+                return result(verdict.status, verdict.reason, verdict.git_code)
+            note = f"; {verdict.reason}"
+        if not cert.trusted:
+            return result(
+                Status.UNKNOWN_KEY,
+                f"good signature by {what}, but its certificate "
+                f"({cert.source or cert.signer}) is not trusted{note}",
+                "U",
+            )
+        return result(Status.GOOD, f"good signature by {what}{note}", "G")
+
+    def _validity(self, key: Key, sig: pk.SigPacket, payload: bytes) -> Verdict | None:
+        """Whether ``key`` could make ``sig`` at its creation time (cached per interval)."""
+        cert = key.cert
+        assert cert is not None  # noqa: S101 - set by build_cert
+        interval = bisect.bisect_right(cert.breakpoints, sig.created or 0)
+        cache_key = (key.serial, interval, sig.hash_algo)
+        try:
+            return self._cache[cache_key]
+        except KeyError:
+            pass
+        problem = sequoia_refuses(cert.seq, payload, sig.normalized(), key.fpr)
+        verdict = None if problem is None else judge(key, sig, problem)
+        if verdict is None or verdict.cacheable:
+            self._cache[cache_key] = verdict
+        return verdict
+
+
+# --- certificate facts for the policy loader ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CertInfo:
+    """What the policy loader needs to know about one trusted certificate.
+
+    Fingerprints are upper-case hex; ``key_fingerprints`` holds the primary key's
+    first, then every subkey's. ``emails`` are the addresses of the certificate's
+    non-revoked user IDs, in order, without duplicates.
+    """
+
+    fingerprint: str
+    key_fingerprints: tuple[str, ...]
+    user_ids: tuple[str, ...]
+    emails: tuple[str, ...]
+    source: str
+
+
+def certificate_info(data: bytes, source: str) -> list[CertInfo]:
+    """Describe every certificate in ``data`` (armored or binary, one or more).
+
+    Raises :class:`ValueError` with a message starting with ``source`` when the data
+    holds no certificate, cannot be parsed, holds secret key material, or has a primary
+    key gitguard cannot use (not version 4).
+    """
+    if not data.strip():
+        raise ValueError(f"{source}: file is empty, expected an OpenPGP certificate")
+    try:
+        certs = read_certs(data)
+    except ValueError as exc:
+        raise ValueError(f"{source}: {exc}") from None
+    if not certs:
+        raise ValueError(f"{source}: holds no OpenPGP certificate")
+    infos = []
+    entry = OpenPGPTrustedCert(signer="", cert=b"", source=source)
+    for seq in certs:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pysequoia: "Use Tsk::from_* functions"
+            secret = seq.has_secret_keys
+        if secret:
+            raise ValueError(
+                f"{source}: certificate {seq.fingerprint.upper()} includes secret key "
+                "material; export the public key only (gpg --export --armor KEYID)"
+            )
+        try:
+            cert = build_cert(seq, entry, 0)
+        except pk.PacketError as exc:
+            raise ValueError(f"{source}: certificate {seq.fingerprint.upper()}: {exc}") from None
+        infos.append(
+            CertInfo(
+                fingerprint=cert.primary.fpr,
+                key_fingerprints=tuple(k.fpr for k in cert.keys),
+                user_ids=cert.user_ids,
+                emails=cert.identities,
+                source=source,
+            )
+        )
+    return infos
