@@ -5,6 +5,7 @@ exit codes: 0 ok, 1 violations or expected failure, 2 usage or policy error,
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import platform
 import sys
@@ -21,6 +22,13 @@ if TYPE_CHECKING:
     from gitguard.evaluate import Verdict
     from gitguard.model import TrustStore
     from gitguard.policy import Policy
+
+
+# Further command groups. Each module defines ``register(subparsers)``, adding its
+# subcommands with ``set_defaults(func=handler)`` where ``handler(args) -> int``.
+# Keep these modules to argparse definitions: their heavy imports belong inside the
+# handlers, so ``guard --help`` and the hook paths stay fast.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -98,6 +106,11 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     d.add_argument("--keep", type=Path, metavar="DIR", help="build the demo in DIR and keep it")
+    a.set_defaults(func=cmd_audit)
+    d.set_defaults(func=cmd_demo)
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(name)
+        module.register(sub)
     return p
 
 
@@ -241,9 +254,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             _parser().print_help(sys.stderr)
             return 2
-        if args.command == "audit":
-            return cmd_audit(args)
-        return cmd_demo(args)
+        result: int = args.func(args)
+        return result
     except PolicyError as e:
         sys.stderr.write(
             f"guard: invalid trust configuration ({len(e.problems)} problem"
