@@ -391,7 +391,10 @@ def test_certificate_helpers(material: Material) -> None:
 
 # -- malformed policies: the exact messages ------------------------------------------
 
-KEYS_FIELD = "name, emails, keys, valid_after, retired_after, compromised, only_when_committer"
+KEYS_FIELD = (
+    "name, emails, keys, valid_after, retired_after, compromised, only_when_committer, "
+    "sigstore, x509"
+)
 RULE_FIELDS = (
     "refs, require, signers, committer_must_match, allow_force_push, allow_delete, merges, "
     "exempt_before, require_signed_push"
@@ -447,7 +450,7 @@ BAD = [
         trust.allowed_signer = "keys"
         """,
         "policy.toml:2: trust.allowed_signer: unknown key (expected one of: allowed_signers, "
-        "openpgp)",
+        "openpgp, x509)",
     ),
     Bad(
         "unknown key in an inline table",

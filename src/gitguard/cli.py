@@ -28,7 +28,11 @@ if TYPE_CHECKING:
 # subcommands with ``set_defaults(func=handler)`` where ``handler(args) -> int``.
 # Keep these modules to argparse definitions: their heavy imports belong inside the
 # handlers, so ``guard --help`` and the hook paths stay fast.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "gitguard.cli_client",
+    "gitguard.cli_server",
+    "gitguard.cli_image",
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -84,6 +88,21 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="trust the OpenPGP certificate(s) in FILE (armored or binary)",
     )
+    a.add_argument(
+        "--sigstore-identity",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="trust gitsign (keyless) signatures by this certificate identity; each needs "
+        "a --sigstore-issuer (repeatable pairs)",
+    )
+    a.add_argument(
+        "--sigstore-issuer",
+        action="append",
+        default=[],
+        metavar="ISSUER",
+        help="the OIDC issuer of the preceding --sigstore-identity",
+    )
     a.add_argument("--format", choices=("text", "json", "sarif"), default="text")
     a.add_argument(
         "--jobs", "-j", type=int, metavar="N", help="worker processes (default: all cores)"
@@ -123,9 +142,13 @@ def load_trust(
     policy_path: Path | None,
     allowed_signers: Sequence[Path],
     openpgp_keys: Sequence[Path],
+    sigstore: Sequence[tuple[str, str]] = (),
 ) -> tuple[TrustStore, Policy | None]:
-    """The trust store and policy an audit uses (see ``guard audit --help``)."""
-    from gitguard.model import TrustStore
+    """The trust store and policy an audit uses (see ``guard audit --help``).
+    ``sigstore`` are (identity, issuer) pairs trusted in addition to the policy."""
+    import dataclasses
+
+    from gitguard.model import SigstoreIdentity, TrustStore, X509Trust
 
     policy: Policy | None = None
     ssh: list = []  # type: ignore[type-arg]
@@ -142,14 +165,21 @@ def load_trust(
         extra = load_key_files(allowed_signers, openpgp_keys)
         ssh.extend(extra.ssh)
         pgp.extend(extra.openpgp)
-    if policy is None and not allowed_signers and not openpgp_keys:
+    x509 = policy.trust.x509 if policy is not None else X509Trust()
+    if sigstore:
+        extra_ids = tuple(
+            SigstoreIdentity(signer=i, issuer=iss, identity=i, source="--sigstore-identity")
+            for i, iss in sigstore
+        )
+        x509 = dataclasses.replace(x509, sigstore=x509.sigstore + extra_ids)
+    if policy is None and not allowed_signers and not openpgp_keys and not sigstore:
         from gitguard.gittrust import collect_git_trust
 
         store, notes = collect_git_trust(Path(repo_path or "."))
         for note in notes:
             sys.stderr.write(f"guard: note: {note}\n")
         return store, None
-    return TrustStore(ssh=tuple(ssh), openpgp=tuple(pgp)), policy
+    return TrustStore(ssh=tuple(ssh), openpgp=tuple(pgp), x509=x509), policy
 
 
 class _Progress:
@@ -189,7 +219,15 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
     repo = open_repo(args.chdir)
-    trust, policy = load_trust(args.chdir, args.policy, args.allowed_signers, args.openpgp_key)
+    if len(args.sigstore_identity) != len(args.sigstore_issuer):
+        raise UsageError("each --sigstore-identity needs one --sigstore-issuer (in pairs)")
+    trust, policy = load_trust(
+        args.chdir,
+        args.policy,
+        args.allowed_signers,
+        args.openpgp_key,
+        list(zip(args.sigstore_identity, args.sigstore_issuer, strict=True)),
+    )
     # Validates the revisions before any output, and sizes the progress bar.
     total = count_commits(repo, args.revisions, all_refs=args.all_refs)
     jobs = args.jobs or default_jobs()

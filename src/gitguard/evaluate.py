@@ -9,6 +9,7 @@ decision table testable without git or keys.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -71,9 +72,27 @@ HINTS: dict[Status, str] = {
         "re-sign with a strong hash (SHA-256 or better; for gpg "
         "`--personal-digest-preferences SHA512`)"
     ),
-    Status.UNPROVEN_TIME: "no transparency-log entry proves the signing time",
+    Status.UNPROVEN_TIME: (
+        "no transparency-log entry proves the signing time; sign with gitsign's offline "
+        "mode (`git config gitsign.rekorMode offline`) so the signature embeds its Rekor "
+        'entry, or accept unproven times ([trust.x509] tlog = "if-present")'
+    ),
     Status.MALFORMED: (
         "the object or its signature cannot be parsed; inspect it with `git cat-file -p`"
+    ),
+}
+
+
+# X.509 signatures name identities (certificate SANs), not keys.
+X509_HINTS: dict[Status, str] = {
+    Status.UNKNOWN_KEY: (
+        "if this identity is a trusted signer, name it in the policy (signer "
+        'sigstore = [{ identity = "…", issuer = "…" }] for gitsign, x509 = [{ email = "…" }] '
+        "with [trust.x509] ca_bundle for S/MIME); otherwise re-sign as a trusted signer"
+    ),
+    Status.EXPIRED_KEY: (
+        "the certificate was not valid when this was signed; re-sign (gitsign fetches a "
+        "fresh certificate; for S/MIME renew the certificate)"
     ),
 }
 
@@ -96,6 +115,11 @@ class Verdict:
     author: str = ""
     ref: str | None = None
     rule: str | None = None
+    # X.509 (gitsign / S/MIME) only: see gitguard.model.Verification.
+    identity: str | None = None
+    issuer: str | None = None
+    time_source: str | None = None
+    tlog_index: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -118,6 +142,11 @@ class Verdict:
             doc["ref"] = self.ref
         if self.rule is not None:
             doc["rule"] = self.rule
+        if self.format is Format.X509:
+            for name in ("identity", "issuer", "time_source", "tlog_index"):
+                value = getattr(self, name)
+                if value is not None:
+                    doc[name] = value
         if self.status is not Status.GOOD:
             doc["hint"] = self.hint
         return doc
@@ -141,16 +170,36 @@ def _verdict(
         key=v.key if v else None,
         signer=v.signer if v else None,
         reason=reason,
-        hint=HINTS[status],
+        hint=X509_HINTS.get(status, HINTS[status])
+        if v is not None and v.format is Format.X509
+        else HINTS[status],
         commit=obj.commit,
         subject=obj.subject,
         author=obj.author,
+        identity=v.identity if v else None,
+        issuer=v.issuer if v else None,
+        time_source=v.time_source if v else None,
+        tlog_index=v.tlog_index if v else None,
     )
 
 
-def evaluate(obj: SignedObject, v: Verification | None, policy: Policy | None) -> Verdict:
+def _utc(t: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t))
+
+
+def evaluate(
+    obj: SignedObject, v: Verification | None, policy: Policy | None, *, now: int | None = None
+) -> Verdict:
     """Decide one object. ``v`` is ``None`` exactly when the object has no signature
-    or is malformed."""
+    or is malformed.
+
+    ``now`` (POSIX seconds) is given when the object is being *introduced* at that
+    time, as on a push: then the signer's policy lifetime is also judged at ``now``,
+    whatever time the signature or commit claims — a retired signer cannot sign newly
+    pushed work with a backdated commit, and a signer not yet valid cannot push early.
+    Without ``now`` (audits) only the signature's own time is judged, so history
+    signed before a retirement stays good.
+    """
     if obj.malformed is not None:
         return _verdict(obj, Status.MALFORMED, obj.malformed, v)
     if obj.signature is None or v is None:
@@ -183,6 +232,22 @@ def evaluate(obj: SignedObject, v: Verification | None, policy: Policy | None) -
             obj,
             Status.EXPIRED_KEY,
             f"signed after signer {signer.name} was retired",
+            v,
+        )
+    if now is not None and signer.retired_after is not None and now > signer.retired_after:
+        return _verdict(
+            obj,
+            Status.EXPIRED_KEY,
+            f"signer {signer.name} was retired after {_utc(signer.retired_after)}: a retired "
+            "key cannot sign newly pushed work, whatever date the "
+            f"{'signature' if v.signed_at is not None else obj.kind.value} claims",
+            v,
+        )
+    if now is not None and signer.valid_after is not None and now < signer.valid_after:
+        return _verdict(
+            obj,
+            Status.NOT_YET_VALID,
+            f"signer {signer.name} is not valid before {_utc(signer.valid_after)}",
             v,
         )
     if signer.only_when_committer and obj.committer not in signer.only_when_committer:

@@ -50,10 +50,10 @@ class Verification:
     """What a format verifier concluded about one signature over one payload.
 
     ``status`` is one of: good, bad-signature, unknown-key, expired-key, revoked-key,
-    not-yet-valid, weak-algorithm, malformed. ``good`` means: the signature verifies
-    over the exact payload, by a key in the trust store, and that key was valid for
-    this signature. Policy decisions (signer retired, rule allows signer, identity
-    match) are made later by :mod:`gitguard.evaluate`.
+    not-yet-valid, weak-algorithm, unproven-time (X.509), malformed. ``good`` means:
+    the signature verifies over the exact payload, by a key in the trust store, and
+    that key was valid for this signature. Policy decisions (signer retired, rule
+    allows signer, identity match) are made later by :mod:`gitguard.evaluate`.
 
     ``key`` is the OpenPGP fingerprint (upper-case hex, of the key that made the
     signature; ``primary_key`` is the certificate's primary fingerprint) or the SSH
@@ -74,6 +74,15 @@ class Verification:
     identities: tuple[str, ...] = ()
     signed_at: int | None = None
     git_code: str | None = None
+    # X.509 signatures: the identity that matched a trusted signer (else the
+    # certificate's first identity), the Sigstore OIDC issuer, where ``signed_at``
+    # comes from ("tlog": Rekor's integrated time, "signing-time": the CMS attribute,
+    # a claim; "certificate": the certificate's notBefore; "object-time": the
+    # committer/tagger time) and the Rekor log index when an entry proved the time.
+    identity: str | None = None
+    issuer: str | None = None
+    time_source: str | None = None
+    tlog_index: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,11 +121,55 @@ class OpenPGPTrustedCert:
 
 
 @dataclass(frozen=True, slots=True)
+class SigstoreIdentity:
+    """A keyless (gitsign) signer: a Fulcio certificate identity (any SAN value, exact
+    ``identity`` or fully anchored ``identity_regexp``) from the OIDC ``issuer``."""
+
+    signer: str
+    issuer: str
+    identity: str | None = None
+    identity_regexp: str | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class X509Email:
+    """An S/MIME signer: a certificate e-mail address (compared case-insensitively)."""
+
+    signer: str
+    email: str
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class X509Trust:
+    """X.509 trust. Sigstore mode is active when ``sigstore`` names identities
+    (``trusted_root`` is the trusted_root.json content, ``None`` for the pinned
+    public-good copy); S/MIME mode when ``ca_bundle`` holds certificates (DER), with
+    optional ``crls`` (DER) and the required extended key usage ``eku``
+    ("emailProtection", "codeSigning" or "any"). ``tlog`` is "require", "if-present"
+    or "ignore" (embedded Rekor entries)."""
+
+    sigstore: tuple[SigstoreIdentity, ...] = ()
+    emails: tuple[X509Email, ...] = ()
+    trusted_root: bytes | None = None
+    ca_bundle: tuple[bytes, ...] = ()
+    crls: tuple[bytes, ...] = ()
+    eku: str = "emailProtection"
+    tlog: str = "if-present"
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.sigstore or self.ca_bundle)
+
+
+@dataclass(frozen=True, slots=True)
 class TrustStore:
     """Every key the verifiers may accept. An empty store trusts no one."""
 
     ssh: tuple[SshTrustedKey, ...] = ()
     openpgp: tuple[OpenPGPTrustedCert, ...] = ()
+    x509: X509Trust = X509Trust()
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,13 @@
     allowed_signers = "keys/allowed_signers"   # git's SSH format, read as ssh-keygen does
     openpgp = ["keys/*.asc"]                   # certificates; every glob must match a file
 
+    [trust.x509]                        # X.509 signatures (gitsign, S/MIME)
+    tlog = "if-present"                 # "require" | "if-present" | "ignore" (Rekor entries)
+    trusted_root = "trusted_root.json"  # Sigstore; default: the pinned public-good root
+    ca_bundle = "corp-ca.pem"           # S/MIME trust anchors (+ intermediates); or a list
+    crl = ["corp.crl"]                  # optional; PEM or DER
+    eku = "emailProtection"             # "emailProtection" | "codeSigning" | "any"
+
     [[signer]]
     name = "alice"
     emails = ["alice@example.com"]
@@ -16,6 +23,9 @@
     retired_after = 2025-06-30
     compromised = false
     only_when_committer = ["GitHub <noreply@github.com>"]
+    sigstore = [{ identity = "alice@example.com", issuer = "https://accounts.google.com" }]
+    # or identity_regexp = "…" (fully anchored) instead of identity
+    x509 = [{ email = "alice@corp.example" }]   # S/MIME certificate e-mail
 
     [groups]
     maintainers = ["alice", "bob"]      # signers or other groups
@@ -52,6 +62,10 @@ Who owns a key (the ``signer`` name in the trust store, which rules refer to):
   ``openpgp:FPR`` to that signer's keys), so a file dropped into the key directory
   cannot borrow someone else's rights.
 
+- an X.509 signature: the ``[[signer]]`` one of whose ``sigstore`` identities (with
+  the same issuer) or ``x509`` e-mails the certificate names; an identity or e-mail
+  may belong to one signer only.
+
 Signers that exist only through trust files ("implicit" signers) are part of
 :attr:`Policy.signers` too (after the ``[[signer]]`` entries, with their principals
 or user-ID e-mails as ``emails``), so rules and groups may name them.
@@ -71,7 +85,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from gitguard.errors import PolicyError
-from gitguard.model import OpenPGPTrustedCert, SshTrustedKey, TrustStore
+from gitguard.model import (
+    OpenPGPTrustedCert,
+    SigstoreIdentity,
+    SshTrustedKey,
+    TrustStore,
+    X509Email,
+    X509Trust,
+)
 
 if TYPE_CHECKING:  # the hook path imports this module: keep it light (no pathlib, re…)
     from pathlib import Path
@@ -520,7 +541,10 @@ class _Locator:
 # The loader
 
 _TOP_KEYS = ("version", "trust", "signer", "groups", "rule", "default", "release")
-_TRUST_KEYS = ("allowed_signers", "openpgp")
+_TRUST_KEYS = ("allowed_signers", "openpgp", "x509")
+_TRUST_X509_KEYS = ("ca_bundle", "crl", "eku", "trusted_root", "tlog")
+_SIGSTORE_KEYS = ("identity", "identity_regexp", "issuer")
+_X509_SIGNER_KEYS = ("email",)
 _SIGNER_KEYS = (
     "name",
     "emails",
@@ -529,6 +553,8 @@ _SIGNER_KEYS = (
     "retired_after",
     "compromised",
     "only_when_committer",
+    "sigstore",
+    "x509",
 )
 _RULE_KEYS = (
     "refs",
@@ -676,6 +702,10 @@ class _Loader:
         self.implicit: dict[str, _SignerDraft] = {}
         self.email_owner: dict[str, str] = {}
         self.signer_lines: dict[str, int] = {}
+        # X.509 identities: (issuer, identity or regexp) and e-mail -> owning signer
+        self.sigstore: list[SigstoreIdentity] = []
+        self.x509_emails: list[X509Email] = []
+        self.x509_owner: dict[tuple[str, ...], str] = {}
 
     # -- problems ------------------------------------------------------------
 
@@ -713,6 +743,12 @@ class _Loader:
     def tables(self, value: object, path: _KeyPath) -> list[Any]:
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
             self.error(path, f"expected an array of tables ([[{show_path(path)}]])")
+            return []
+        return value
+
+    def inline_tables(self, value: object, path: _KeyPath, example: str) -> list[Any]:
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            self.error(path, f"expected a list of tables, e.g. {example}")
             return []
         return value
 
@@ -798,6 +834,7 @@ class _Loader:
             self.signer(raw, ("signer", i))
         if "allowed_signers" in trust:
             self.load_allowed_signers(trust["allowed_signers"])
+        x509 = self.load_x509(trust.get("x509"))
         self.attribute_unclaimed_certs()
         names = set(self.explicit) | set(self.implicit)
         groups = self.groups(doc.get("groups", {}), names)
@@ -825,7 +862,7 @@ class _Loader:
         return Policy(
             source=self.name,
             version=version,
-            trust=TrustStore(ssh=tuple(self.ssh), openpgp=openpgp),
+            trust=TrustStore(ssh=tuple(self.ssh), openpgp=openpgp, x509=x509),
             signers=tuple(d.freeze() for d in (*self.explicit.values(), *self.implicit.values())),
             groups=FrozenMap(groups),
             rules=rules,
@@ -945,11 +982,171 @@ class _Loader:
             items = self.strings(raw["only_when_committer"], (*path, "only_when_committer"))
             draft.only_when_committer = _dedup(s for _, s in items or [])
 
+        if "sigstore" in raw:
+            example = '[{ identity = "…", issuer = "…" }]'
+            identities = self.inline_tables(raw["sigstore"], (*path, "sigstore"), example)
+            for i, item in enumerate(identities):
+                self.sigstore_identity(item, (*path, "sigstore", i), name)
+        if "x509" in raw:
+            example = '[{ email = "…" }]'
+            for i, item in enumerate(self.inline_tables(raw["x509"], (*path, "x509"), example)):
+                self.x509_email(item, (*path, "x509", i), name)
+
         for p, key in self.strings(raw.get("keys", []), (*path, "keys")) or []:
             if key.startswith("openpgp:"):
                 self.claim_cert(key[len("openpgp:") :], p, name, draft)
             else:
                 self.signer_ssh_key(key, p, name, draft)
+
+    def claim_x509(self, key: tuple[str, ...], path: _KeyPath, name: str, what: str) -> bool:
+        """Record that an X.509 identity belongs to ``name``; False (reported) if it
+        already belongs to another signer."""
+        owner = self.x509_owner.setdefault(key, name)
+        if owner != name:
+            self.error(path, f'{what} already belongs to signer "{owner}"')
+            return False
+        return True
+
+    def sigstore_identity(self, raw: dict[str, Any], path: _KeyPath, name: str | None) -> None:
+        import re
+
+        self.table(raw, path, _SIGSTORE_KEYS)
+        issuer = None
+        if "issuer" not in raw:
+            self.error(
+                (*path, "issuer"),
+                'missing required key (the OIDC issuer, e.g. "https://accounts.google.com")',
+            )
+        else:
+            issuer = self.string(raw["issuer"], (*path, "issuer"))
+        exact = regexp = None
+        if ("identity" in raw) == ("identity_regexp" in raw):
+            self.error(path, 'needs exactly one of "identity" and "identity_regexp"')
+        elif "identity" in raw:
+            exact = self.string(raw["identity"], (*path, "identity"))
+        else:
+            regexp = self.string(raw["identity_regexp"], (*path, "identity_regexp"))
+            if regexp is not None:
+                try:
+                    re.compile(regexp)
+                except re.error as e:
+                    self.error((*path, "identity_regexp"), f"not a regular expression: {e}")
+                    regexp = None
+        if name is None or issuer is None or (exact is None and regexp is None):
+            return
+        key = ("sigstore", issuer, "=" + exact if exact is not None else "~" + (regexp or ""))
+        shown = f'identity "{exact}"' if exact is not None else f'identity_regexp "{regexp}"'
+        if self.claim_x509(key, path, name, f"{shown} (issuer {issuer})"):
+            self.sigstore.append(
+                SigstoreIdentity(
+                    signer=name,
+                    issuer=issuer,
+                    identity=exact,
+                    identity_regexp=regexp,
+                    source=f"{self.name}:{self.line(path)}",
+                )
+            )
+
+    def x509_email(self, raw: dict[str, Any], path: _KeyPath, name: str | None) -> None:
+        self.table(raw, path, _X509_SIGNER_KEYS)
+        if "email" not in raw:
+            self.error((*path, "email"), "missing required key (the certificate's e-mail)")
+            return
+        email = self.string(raw["email"], (*path, "email"))
+        if email is None:
+            return
+        if "@" not in email or any(c.isspace() or c in "<>" for c in email):
+            self.error((*path, "email"), f'"{email}" is not an e-mail address')
+            return
+        if name is None:
+            return
+        if self.claim_x509(("x509", email.casefold()), path, name, f'e-mail "{email}"'):
+            self.x509_emails.append(
+                X509Email(signer=name, email=email, source=f"{self.name}:{self.line(path)}")
+            )
+
+    def x509_files(self, value: object, path: _KeyPath) -> list[tuple[_KeyPath, Path, bytes]]:
+        """One file name or a list of them, each read (relative to the policy)."""
+        items: list[tuple[_KeyPath, str]] | None
+        if isinstance(value, str):
+            s = self.string(value, path)
+            items = [(path, s)] if s is not None else None
+        else:
+            items = self.strings(value, path)
+        out: list[tuple[_KeyPath, Path, bytes]] = []
+        for p, rel in items or []:
+            file = self.base_dir / rel
+            try:
+                out.append((p, file, file.read_bytes()))
+            except OSError as e:
+                self.error(p, f"cannot read {file}: {e.strerror or e}")
+        return out
+
+    def load_x509(self, value: object) -> X509Trust:
+        """``[trust.x509]`` and the X.509 identities the signers named."""
+        path: _KeyPath = ("trust", "x509")
+        raw: dict[str, Any] = {}
+        if value is not None:
+            raw = self.table(value, path, _TRUST_X509_KEYS) or {}
+        bundle: list[bytes] = []
+        crls: list[bytes] = []
+        trusted_root: bytes | None = None
+        if "ca_bundle" in raw:
+            from gitguard.signatures._x509_files import read_certificates
+
+            for p, file, data in self.x509_files(raw["ca_bundle"], (*path, "ca_bundle")):
+                try:
+                    bundle.extend(read_certificates(data))
+                except ValueError as e:
+                    self.error(p, f"{file}: {e}")
+        if "crl" in raw:
+            from gitguard.signatures._x509_files import read_crls
+
+            for p, file, data in self.x509_files(raw["crl"], (*path, "crl")):
+                try:
+                    crls.extend(read_crls(data))
+                except ValueError as e:
+                    self.error(p, f"{file}: {e}")
+        if "trusted_root" in raw:
+            from gitguard.signatures._x509_trustroot import parse_trusted_root
+
+            p = (*path, "trusted_root")
+            rel = self.string(raw["trusted_root"], p)
+            for _, file, data in self.x509_files(rel, p) if rel is not None else []:
+                try:
+                    parse_trusted_root(data)
+                except ValueError as e:
+                    self.error(p, f"{file}: not a usable Sigstore trusted root: {e}")
+                    continue
+                trusted_root = data
+        eku = "emailProtection"
+        if "eku" in raw:
+            eku = (
+                self.choice(raw["eku"], (*path, "eku"), ("emailProtection", "codeSigning", "any"))
+                or eku
+            )
+        tlog = "if-present"
+        if "tlog" in raw:
+            tlog = (
+                self.choice(raw["tlog"], (*path, "tlog"), ("require", "if-present", "ignore"))
+                or tlog
+            )
+        if self.x509_emails and "ca_bundle" not in raw:
+            first = self.x509_emails[0].source.rsplit(":", 1)[-1]
+            self.error(
+                path,
+                f"signers name x509 e-mail identities (line {first}) but there is no "
+                "[trust.x509] ca_bundle to check their certificates against",
+            )
+        return X509Trust(
+            sigstore=tuple(self.sigstore),
+            emails=tuple(self.x509_emails),
+            trusted_root=trusted_root,
+            ca_bundle=tuple(bundle),
+            crls=tuple(crls),
+            eku=eku,
+            tlog=tlog,
+        )
 
     def claim_cert(self, text: str, path: _KeyPath, name: str | None, draft: _SignerDraft) -> None:
         fpr = text.strip().upper()

@@ -94,7 +94,7 @@ def _ssh(trust: TrustStore) -> FormatVerifier:
 def _x509(trust: TrustStore) -> FormatVerifier:
     from gitguard.signatures.x509 import X509Verifier
 
-    return X509Verifier()
+    return X509Verifier(trust.x509)
 
 
 _FACTORIES: dict[Format, Callable[[TrustStore], FormatVerifier]] = {
