@@ -1,0 +1,662 @@
+"""The receive guard: decide a push — a list of ref updates — against the policy.
+
+API (shared by the server hooks and the client's pre-push check)::
+
+    from gitguard.receive import RefUpdate, check_updates, format_report, parse_updates
+
+    updates = parse_updates(stdin_bytes, repo)        # pre-receive's "<old> <new> <ref>" lines
+    result = check_updates(repo, updates, policy, now=int(time.time()), push_cert=cert)
+    sys.stderr.write(format_report(result))           # reads well as "remote: " lines
+    exit_code = 0 if result.accepted else 1
+
+- ``repo`` is a :class:`gitguard.gitobjects.Repo`; inside a hook ``Repo(None, fmt)``:
+  git runs in the hook's cwd with its ``GIT_DIR`` and quarantine environment
+  (``GIT_OBJECT_DIRECTORY``, ``GIT_ALTERNATE_OBJECT_DIRECTORIES``,
+  ``GIT_QUARANTINE_PATH``), so the pushed objects are found before they land.
+- ``updates`` are :class:`RefUpdate` ``(old, new, ref)``; ``repo.zero_id`` (40 or 64
+  zeros) marks a created or deleted ref.
+- ``now`` is the time of the push (POSIX seconds): key lifetimes are judged by it.
+- ``push_cert`` is what :func:`gitguard.pushcert.read_push_cert` returns (or ``None``).
+- ``known`` (optional) are revisions whose history counts as already checked. By default
+  these are the refs, as they are before the push, that a ``require = "signed"`` rule
+  protects. A client passes what it knows the server has (its remote-tracking refs).
+- :class:`ReceiveResult` is plain data (every offending object is a
+  :class:`gitguard.evaluate.Verdict` whose ``hint`` is the concrete fix), and
+  :func:`format_report` is a pure function of it.
+
+What is checked, per ref, under the first rule whose ``refs`` match (``policy.rule_for``):
+
+- no rule: accepted, unless the policy's ``default = "deny"``;
+- ``require_signed_push``: the push certificate (see :mod:`gitguard.pushcert`) is valid
+  and signed by one of the rule's signers;
+- deletion: only with ``allow_delete``; rewriting: only with ``allow_force_push``
+  (a branch update that is not a fast-forward, ``git merge-base --is-ancestor``; and any
+  change of an existing tag, since tags are not meant to move);
+- ``require = "signed"``: every *new* commit — reachable from the new value, from no
+  protected ref as it was before the push and not from ``exempt_before`` (with
+  ``merges = "first-parent"``, only the new value's first-parent chain) — is ``good``
+  (:func:`gitguard.evaluate.evaluate` at push time), signed by one of the rule's signers,
+  and with ``committer_must_match`` signed by a key whose identities include the
+  committer's e-mail. Commits already in protected history are not checked again; a
+  commit that is new to several refs is judged once per rule;
+- ``require = "signed-tag"``: the ref points at an annotated tag object (a lightweight
+  tag is refused) whose own signature is good and by one of the rule's signers.
+
+Why "new" means "not in *protected* history" rather than ``--not --all``: with
+``--all``, an unsigned commit first pushed to an unprotected branch would no longer be
+new, and could then be fast-forwarded onto a protected branch unchecked.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, NamedTuple
+
+from gitguard import git
+from gitguard.errors import GitError, GuardError
+from gitguard.evaluate import GIT_CODES, HINTS, Verdict, evaluate
+from gitguard.gitobjects import ObjectReader, Repo, parse_commit, parse_tag, tag_target
+from gitguard.model import Format, Kind, SignedObject, Status, Verification
+
+if TYPE_CHECKING:
+    from gitguard.policy import Policy, Rule
+    from gitguard.pushcert import CertCheck, PushCert
+    from gitguard.signatures import Verifier
+
+REPORT_CAP = 50  # offending objects listed in a report; the rest are counted
+_CHUNK = 256
+_HEX = frozenset("0123456789abcdef")
+# evaluate's HINTS give this command with a placeholder; reports give it with the
+# real base, and --allow-empty so that empty commits do not stop the rebase.
+_REBASE = "git rebase --exec 'git commit --amend --no-edit -S' <base>"
+_REBASE_CMD = "git rebase --exec 'git commit --amend --no-edit --allow-empty -S' {base}"
+# Statuses fixed by re-signing with another (trusted, allowed, current) key.
+_RESIGN = frozenset(
+    {
+        Status.UNKNOWN_KEY,
+        Status.NOT_ALLOWED,
+        Status.EXPIRED_KEY,
+        Status.REVOKED_KEY,
+        Status.NOT_YET_VALID,
+        Status.WEAK_ALGORITHM,
+        Status.UNPROVEN_TIME,
+    }
+)
+
+
+class RefUpdate(NamedTuple):
+    """One line of pre-receive input: ``old new ref``."""
+
+    old: str
+    new: str
+    ref: str
+
+
+# The result types are NamedTuples rather than dataclasses: immutable all the same,
+# and their classes cost a fraction of the import time on the hook path.
+
+
+class RefProblem(NamedTuple):
+    """A reason to refuse a ref that is not about one object (force push, deletion,
+    push certificate, no rule), with its fix."""
+
+    reason: str
+    fix: str
+
+
+class RefResult(NamedTuple):
+    """The decision for one ref. ``rule`` names the rule that applied
+    (``policy.toml:12``), ``None`` when none matched. ``checked`` counts the objects
+    judged; ``offending`` are the ones not acceptable (``hint`` = concrete fix)."""
+
+    update: RefUpdate
+    accepted: bool
+    summary: str
+    rule: str | None = None
+    checked: int = 0
+    offending: tuple[Verdict, ...] = ()
+    problems: tuple[RefProblem, ...] = ()
+
+    @property
+    def ref(self) -> str:
+        return self.update.ref
+
+
+class ReceiveResult(NamedTuple):
+    """The decision for a push. ``push_cert`` describes the certificate check when a
+    rule required one."""
+
+    refs: tuple[RefResult, ...]
+    policy: str
+    push_cert: str | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return all(r.accepted for r in self.refs)
+
+    @property
+    def offending(self) -> Iterator[Verdict]:
+        for r in self.refs:
+            yield from r.offending
+
+
+def parse_updates(data: bytes | str, repo: Repo) -> list[RefUpdate]:
+    """Parse pre-receive / post-receive input. Raises :class:`GuardError` for a line
+    that is not ``<old> <new> <ref>`` with ids of the repository's length."""
+    text = data.decode("utf-8", "surrogateescape") if isinstance(data, bytes) else data
+    updates = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        fields = line.split(" ")
+        if len(fields) != 3:
+            raise GuardError(f"hook input line {n} is not `<old> <new> <ref>`: {line[:200]!r}")
+        update = RefUpdate(*fields)
+        check_update(update, repo)
+        updates.append(update)
+    return updates
+
+
+def check_update(update: RefUpdate, repo: Repo) -> None:
+    """Raise :class:`GuardError` unless both ids are full ids of this repository's
+    object format and the ref is a full ref name."""
+    size = len(repo.zero_id)
+    for oid in (update.old, update.new):
+        if len(oid) != size or not set(oid) <= _HEX:
+            raise GuardError(
+                f"{update.ref}: {oid[:80]!r} is not a {repo.object_format} object id "
+                f"({size} hex digits)"
+            )
+    if not update.ref.startswith("refs/") and update.ref != "HEAD":
+        raise GuardError(f"{update.ref[:200]!r} is not a full ref name")
+
+
+def rule_label(policy: Policy, rule: Rule) -> str:
+    """``policy.toml:12``: the rule's file (base name) and line."""
+    return f"{os.path.basename(policy.source)}:{rule.line}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _short(oid: str) -> str:
+    return oid[:12]
+
+
+def _parents(data: bytes) -> list[str]:
+    end = data.find(b"\n\n")
+    head = data[: end if end >= 0 else len(data)]
+    return [line[7:].decode() for line in head.split(b"\n") if line.startswith(b"parent ")]
+
+
+class _RefWork:
+    """What one ref's checks collect before they become a :class:`RefResult`."""
+
+    __slots__ = ("checked", "notes", "offending", "problems")
+
+    def __init__(self) -> None:
+        self.checked = 0
+        self.offending: list[Verdict] = []
+        self.problems: list[RefProblem] = []
+        self.notes: list[str] = []
+
+
+class _Guard:
+    """One push: a reader, a verifier and the caches shared by its refs."""
+
+    def __init__(
+        self,
+        repo: Repo,
+        policy: Policy,
+        now: int,
+        known: Sequence[str] | None,
+    ) -> None:
+        from gitguard.signatures import Verifier
+
+        self.repo = repo
+        self.policy = policy
+        self.now = now
+        self.zero = repo.zero_id
+        self.reader = ObjectReader(repo)
+        self.verifier: Verifier = Verifier(policy.trust)
+        self._known = known
+        self._protected: list[str] | None = None
+        # Push-time SSH validity: only worth a second verification when some trusted
+        # SSH key has a validity window at all.
+        self._ssh_windows = any(
+            k.valid_after is not None or k.valid_before is not None for k in policy.trust.ssh
+        )
+        # Verified once per object (a commit new to several rules), judged per rule.
+        self._verified: dict[str, Verification | None] = {}
+        self._judged: dict[tuple[int, str], Verdict] = {}
+
+    def close(self) -> None:
+        self.reader.close()
+
+    # -- git questions --------------------------------------------------------------
+
+    def protected(self) -> list[str]:
+        """Commit ids at the tips of the refs a ``require = "signed"`` rule protects
+        (or the caller's ``known`` revisions), as they are before the push."""
+        if self._known is not None:
+            return list(self._known)
+        if self._protected is None:
+            fmt = "%(objectname) %(objecttype) %(*objectname) %(*objecttype) %(refname)"
+            _, out, _ = git.run("for-each-ref", f"--format={fmt}", cwd=self.repo.path)
+            tips: list[str] = []
+            for line in out.decode("utf-8", "surrogateescape").splitlines():
+                oid, typ, peeled, peeled_typ, ref = line.split(" ", 4)
+                rule = self.policy.rule_for(ref)
+                if rule is None or rule.require != "signed":
+                    continue
+                if typ == "commit":
+                    tips.append(oid)
+                elif typ == "tag" and peeled_typ == "commit":
+                    tips.append(peeled)
+            self._protected = list(dict.fromkeys(tips))
+        return self._protected
+
+    def is_ancestor(self, old: str, new: str) -> bool:
+        # 1: not an ancestor; 128: not commits (or missing), not a fast-forward either.
+        rc, _, _ = git.run("merge-base", "--is-ancestor", old, new, cwd=self.repo.path, check=False)
+        return rc == 0
+
+    def new_commits(self, new: str, rule: Rule) -> list[str]:
+        """``git rev-list --topo-order [--first-parent] NEW --not PROTECTED EXEMPT``."""
+        args = ["rev-list", "--topo-order", "--stdin"]
+        if rule.merges == "first-parent":
+            args.insert(1, "--first-parent")
+        lines = [new, *(f"^{oid}" for oid in self.protected())]
+        if rule.exempt_before is not None:
+            typ, _ = self.reader.read(rule.exempt_before)
+            # An exempt_before commit this repository does not have exempts nothing
+            # (stricter, never looser).
+            if typ in ("commit", "tag"):
+                lines.append(f"^{rule.exempt_before}")
+        _, out, _ = git.run(*args, input=("\n".join(lines) + "\n").encode(), cwd=self.repo.path)
+        return out.decode().split()
+
+    # -- judging --------------------------------------------------------------------
+
+    def verify(self, obj: SignedObject) -> Verification | None:
+        if obj.malformed is not None or obj.signature is None:
+            return None
+        v = self.verifier.verify(obj.payload, obj.signature, when=obj.time)
+        if v.status is Status.GOOD and v.format is Format.SSH and self._ssh_windows:
+            # allowed_signers valid-after/valid-before, judged at the push as well as
+            # at the time the commit claims.
+            at_push = self.verifier.verify(obj.payload, obj.signature, when=self.now)
+            if at_push.status is not Status.GOOD:
+                # The verifier's text ends with the time it was given: the push's, here.
+                reason = at_push.reason.split("; the signature claims ", 1)[0]
+                v = replace(at_push, reason=f"at push time: {reason}")
+        return v
+
+    def judge(self, obj: SignedObject, rule: Rule, ref: str) -> Verdict:
+        """The verdict for ``obj`` under ``rule``: the signature (verified once per
+        object), the signer's lifetime at push time, the rule's signers and
+        committer match."""
+        if obj.oid in self._verified:
+            v = self._verified[obj.oid]
+        else:
+            v = self._verified[obj.oid] = self.verify(obj)
+        verdict = evaluate(obj, v, self.policy, now=self.now)
+        if verdict.ok and v is not None:
+            if v.signer not in rule.signers:
+                label = rule_label(self.policy, rule)
+                verdict = _restate(
+                    verdict,
+                    Status.NOT_ALLOWED,
+                    f"signer {v.signer} is not allowed on {ref} (rule {label} allows "
+                    f"{', '.join(rule.signers)})",
+                )
+            elif rule.committer_must_match and not _identity_matches(self.policy, v, obj):
+                verdict = _restate(
+                    verdict,
+                    Status.IDENTITY_MISMATCH,
+                    f"committer e-mail <{obj.committer_email}> is not an identity of "
+                    f"signer {v.signer}",
+                )
+        if verdict.ok:
+            return verdict  # good verdicts are counted, not kept: no copy
+        return replace(verdict, ref=ref, rule=rule_label(self.policy, rule))
+
+    def check_commits(self, update: RefUpdate, rule: Rule, work: _RefWork) -> None:
+        oids = self.new_commits(update.new, rule)
+        key = id(rule)
+        earliest_bad: str | None = None
+        base: str | None = None
+        merges = False
+        for start in range(0, len(oids), _CHUNK):
+            for oid, typ, data in self.reader.read_many(oids[start : start + _CHUNK]):
+                work.checked += 1
+                if typ != "commit":
+                    raise GitError(f"{oid} is listed by rev-list but reads as {typ}")
+                parents = _parents(data)
+                merges = merges or len(parents) > 1
+                verdict = self._judged.get((key, oid))
+                if verdict is None:
+                    obj = parse_commit(oid, data, self.repo.object_format)[0]
+                    verdict = self.judge(obj, rule, update.ref)
+                    self._judged[(key, oid)] = verdict
+                elif not verdict.ok and verdict.ref != update.ref:
+                    verdict = replace(verdict, ref=update.ref)
+                if not verdict.ok:
+                    work.offending.append(verdict)
+                    # rev-list --topo-order lists descendants first: the last offending
+                    # commit seen is the earliest; re-signing starts at its parent.
+                    earliest_bad = oid
+                    base = parents[0] if parents else None
+        if earliest_bad is None:
+            return
+        cmd = _REBASE_CMD.format(base=_short(base) if base else "--root")
+        if merges:
+            cmd = cmd.replace("git rebase ", "git rebase --rebase-merges ", 1)
+        work.offending[:] = [replace(v, hint=_commit_fix(v, cmd, rule)) for v in work.offending]
+
+    def check_tag(self, update: RefUpdate, rule: Rule, work: _RefWork) -> None:
+        typ, data = self.reader.read(update.new)
+        name = update.ref.removeprefix("refs/tags/")
+        label = rule_label(self.policy, rule)
+        work.checked += 1
+        if typ != "tag":
+            subject = ""
+            if typ == "commit":
+                subject = parse_commit(update.new, data, self.repo.object_format)[0].subject
+            work.offending.append(
+                Verdict(
+                    object=update.new,
+                    kind=Kind.TAG,
+                    status=Status.UNSIGNED,
+                    git_code=GIT_CODES[Status.UNSIGNED],
+                    format=None,
+                    key=None,
+                    signer=None,
+                    reason=(
+                        f"{update.ref} is a lightweight tag (it points at {typ} "
+                        f"{_short(update.new)}, not at a signed tag object)"
+                    ),
+                    hint=(
+                        f"make it a signed annotated tag: `git tag -s -f {name} "
+                        f"{_short(update.new)}`, then push it again"
+                    ),
+                    subject=subject,
+                    ref=update.ref,
+                    rule=label,
+                )
+            )
+            return
+        verdict = self.judge(parse_tag(update.new, data), rule, update.ref)
+        if verdict.ok:
+            work.notes.append(f"by {verdict.signer}")
+        else:
+            target, _ = tag_target(data)
+            resign = f"`git tag -s -f {name} {_short(target) or name + '^{}'}`, then push it again"
+            if verdict.status is Status.UNSIGNED:
+                hint = f"sign the tag: {resign}"
+            else:
+                hint = f"{HINTS[verdict.status]}; re-sign the tag: {resign}"
+            work.offending.append(replace(verdict, hint=hint))
+
+    def check_ref(self, update: RefUpdate, cert: CertCheck | None) -> RefResult:
+        rule = self.policy.rule_for(update.ref)
+        if rule is None:
+            if self.policy.default == "deny":
+                problem = RefProblem(
+                    f"no rule in {os.path.basename(self.policy.source)} matches {update.ref}, "
+                    'and the policy\'s default is "deny"',
+                    "push to a ref a rule covers, or ask the administrator to add a rule",
+                )
+                return RefResult(
+                    update, False, "rejected: no rule matches (default deny)", problems=(problem,)
+                )
+            return RefResult(update, True, "accepted: no rule applies (default allow)")
+        label = rule_label(self.policy, rule)
+        work = _RefWork()
+        if rule.require_signed_push:
+            self._check_cert(update, rule, cert, work)
+        deleting = update.new == self.zero
+        if deleting:
+            if not rule.allow_delete:
+                work.problems.append(
+                    RefProblem(
+                        f"deleting {update.ref} is not allowed (rule {label}: "
+                        "allow_delete = false)",
+                        "keep the ref; ask the administrator if it must go",
+                    )
+                )
+        else:
+            if update.old not in (self.zero, update.new) and not rule.allow_force_push:
+                self._check_fast_forward(update, label, work)
+            if rule.require == "signed":
+                self.check_commits(update, rule, work)
+            elif rule.require == "signed-tag":
+                self.check_tag(update, rule, work)
+        return _ref_result(update, rule, label, work, deleting)
+
+    def _check_fast_forward(self, update: RefUpdate, label: str, work: _RefWork) -> None:
+        if update.ref.startswith("refs/tags/"):
+            work.problems.append(
+                RefProblem(
+                    f"moving the existing tag {update.ref} from {_short(update.old)} to "
+                    f"{_short(update.new)} is not allowed (rule {label}: "
+                    "allow_force_push = false)",
+                    "tags do not move: create a new tag instead",
+                )
+            )
+        elif not self.is_ancestor(update.old, update.new):
+            work.problems.append(
+                RefProblem(
+                    f"force push: {_short(update.new)} does not contain the current "
+                    f"{_short(update.old)} of {update.ref} (rule {label}: "
+                    "allow_force_push = false)",
+                    f"integrate the current {update.ref} (`git pull --rebase`), then push "
+                    "without --force",
+                )
+            )
+
+    def _check_cert(
+        self, update: RefUpdate, rule: Rule, cert: CertCheck | None, work: _RefWork
+    ) -> None:
+        label = rule_label(self.policy, rule)
+        if cert is None or not cert.ok:
+            problems = cert.problems if cert is not None else ("no push certificate",)
+            for problem in problems:
+                work.problems.append(
+                    RefProblem(
+                        f"signed push required (rule {label}): {problem}",
+                        "push again with `git push --signed`, signing with an allowed key",
+                    )
+                )
+        elif cert.signer not in rule.signers:
+            work.problems.append(
+                RefProblem(
+                    f"the push certificate is signed by {cert.signer}, who may not push to "
+                    f"{update.ref} (rule {label} allows {', '.join(rule.signers)})",
+                    "push with `git push --signed` using an allowed signer's key",
+                )
+            )
+        else:
+            work.notes.append(f"push signed by {cert.signer}")
+
+
+def _restate(verdict: Verdict, status: Status, reason: str) -> Verdict:
+    return replace(
+        verdict, status=status, git_code=GIT_CODES[status], reason=reason, hint=HINTS[status]
+    )
+
+
+def _identity_matches(policy: Policy, v: Verification, obj: SignedObject) -> bool:
+    email = obj.committer_email.casefold()
+    if not email:
+        return False
+    identities = set(v.identities)
+    signer = policy.signer(v.signer) if v.signer is not None else None
+    if signer is not None:
+        identities.update(signer.emails)
+    return any(i.casefold() == email for i in identities)
+
+
+def _commit_fix(v: Verdict, cmd: str, rule: Rule) -> str:
+    hint = HINTS[v.status]
+    if _REBASE in hint:
+        return hint.replace(_REBASE, cmd)
+    if v.status is Status.NOT_ALLOWED:
+        return f"re-sign with the key of an allowed signer ({', '.join(rule.signers)}): `{cmd}`"
+    if v.status is Status.IDENTITY_MISMATCH:
+        return (
+            "commit with an e-mail address of your signing key (`git config user.email`), "
+            f"then re-sign: `{cmd}`"
+        )
+    if v.status in _RESIGN:
+        return f"{hint}: `{cmd}`" if hint.endswith(" key") else f"{hint}; re-sign: `{cmd}`"
+    return hint
+
+
+def _ref_result(
+    update: RefUpdate, rule: Rule, label: str, work: _RefWork, deleting: bool
+) -> RefResult:
+    reasons = [p.reason.split(" (rule ", 1)[0] for p in work.problems]
+    if work.offending and rule.require == "signed":
+        reasons.append(
+            f"{len(work.offending)} of {_plural(work.checked, 'new commit')} not acceptable"
+        )
+    elif work.offending:
+        reasons.append(f"the tag is not acceptable ({work.offending[0].status.value})")
+    accepted = not reasons
+    if not accepted:
+        summary = "rejected: " + "; ".join(reasons)
+    elif deleting:
+        summary = "accepted: deletion allowed"
+    elif rule.require == "signed" and work.checked:
+        summary = f"accepted: {_plural(work.checked, 'new commit')} signed by allowed signers"
+    elif rule.require == "signed":
+        summary = "accepted: no new commits"
+    elif rule.require == "signed-tag":
+        summary = "accepted: signed tag"
+    else:
+        summary = 'accepted: require = "none"'
+    if accepted and work.notes:
+        summary += f" ({'; '.join(work.notes)})"
+    return RefResult(
+        update,
+        accepted,
+        summary,
+        rule=label,
+        checked=work.checked,
+        offending=tuple(work.offending),
+        problems=tuple(work.problems),
+    )
+
+
+def check_updates(
+    repo: Repo,
+    updates: Sequence[RefUpdate],
+    policy: Policy,
+    *,
+    now: int,
+    push_cert: PushCert | None = None,
+    known: Sequence[str] | None = None,
+    pushees: Sequence[str] = (),
+) -> ReceiveResult:
+    """Decide every ref update of one push (see the module docstring). Raises
+    :class:`GuardError` for input or git failures: callers fail closed."""
+    for update in updates:
+        check_update(update, repo)
+    guard = _Guard(repo, policy, now, known)
+    try:
+        cert: CertCheck | None = None
+        needs_cert = any(
+            (r := policy.rule_for(u.ref)) is not None and r.require_signed_push for u in updates
+        )
+        if needs_cert:
+            from gitguard.pushcert import check_certificate
+
+            cert = check_certificate(
+                push_cert,
+                updates,
+                verifier=guard.verifier,
+                policy=policy,
+                now=now,
+                pushees=pushees,
+            )
+        results = tuple(guard.check_ref(u, cert) for u in updates)
+    finally:
+        guard.close()
+    return ReceiveResult(results, policy.source, cert.describe() if cert is not None else None)
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _verdict_lines(v: Verdict) -> list[str]:
+    kind = "" if v.kind is Kind.COMMIT else f"{v.kind.value} "
+    key = v.key or "-"
+    if v.signer:
+        key += f" ({v.signer})"
+    lines = [f"  {kind}{_short(v.object)}  {v.subject or '(no subject)'}"]
+    if v.author:
+        lines.append(f"      {'author' if v.kind is Kind.COMMIT else 'tagger'}  {v.author}")
+    lines += [
+        f"      status  {v.status.value}: {v.reason}",
+        f"      key     {key}",
+        f"      fix     {v.hint}",
+    ]
+    return lines
+
+
+def format_report(result: ReceiveResult, *, cap: int = REPORT_CAP, title: str | None = None) -> str:
+    """The report for the pusher: each offending object (at most ``cap``, then a
+    count) with subject, author, status, key and fix; ref-level problems with their
+    fix; then one summary line per ref. Pure: the same result gives the same text."""
+    lines: list[str] = []
+    if not result.accepted:
+        n_bad = sum(1 for _ in result.offending)
+        n_refs = sum(1 for r in result.refs if not r.accepted)
+        what = f"{_plural(n_bad, 'offending object')} on " if n_bad else ""
+        lines.append(
+            title
+            or f"gitguard: push rejected: {what}{_plural(n_refs, 'ref')} "
+            f"({os.path.basename(result.policy)})"
+        )
+        listed = 0
+        seen: set[tuple[str, str | None]] = set()
+        hidden = 0
+        for r in result.refs:
+            if r.accepted:
+                continue
+            lines.append("")
+            lines.append(f"{r.ref}  (rule {r.rule})" if r.rule else r.ref)
+            for p in r.problems:
+                lines.append(f"  {p.reason}")
+                lines.append(f"      fix     {p.fix}")
+            repeated = 0
+            for v in r.offending:
+                if (v.object, v.rule) in seen:
+                    repeated += 1
+                    continue
+                seen.add((v.object, v.rule))
+                if listed >= cap:
+                    hidden += 1
+                    continue
+                listed += 1
+                lines.extend(_verdict_lines(v))
+            if repeated:
+                lines.append(f"  ({_plural(repeated, 'offending commit')} listed above)")
+        if hidden:
+            lines.append("")
+            lines.append(
+                f"… and {_plural(hidden, 'more offending object')} not listed "
+                f"({listed + hidden} in all)"
+            )
+        lines.append("")
+    elif title:
+        lines.append(title)
+    if result.push_cert is not None and result.accepted:
+        lines.append(f"gitguard: push certificate {result.push_cert}")
+    for r in result.refs:
+        lines.append(f"gitguard: {r.ref}: {r.summary}")
+    return "\n".join(lines) + "\n"

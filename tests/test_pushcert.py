@@ -1,0 +1,385 @@
+"""Signed pushes: ``git push --signed`` into repositories whose rule says
+``require_signed_push = true``, the certificate verified by our engine (SSH and
+OpenPGP), and the certificates git itself would let through — none, one signed by a
+key the rule does not allow, one replayed from an earlier push (its nonce is then
+``BAD``; over stateless HTTP, ``SLOP`` once it is older than
+``receive.certNonceSlop``).
+
+A replay needs a client that sends an old certificate: :func:`replay` speaks git's
+push protocol to a real ``git receive-pack`` (as a transport would), sending the
+certificate bytes captured from the server's object store after the first push.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from gitfixtures import GpgHome, GpgKey, Repo, Signer, openpgp_signer, ssh_signer, tool_env
+from gitguard.model import TrustStore
+from gitguard.policy import Policy
+from gitguard.pushcert import (
+    PushCert,
+    PushCertError,
+    check_certificate,
+    parse_certificate,
+    remember_certificate,
+    split_signature,
+)
+from gitguard.signatures import Verifier
+from receivefixtures import Keys, Push, Server, make_keys, push
+
+Z = "0" * 40
+
+
+@dataclass(frozen=True)
+class Identities:
+    keys: Keys
+    gpg: GpgHome
+    carol: GpgKey
+    carol_cert: Path
+
+
+@pytest.fixture(scope="module")
+def ids(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Identities]:
+    tmp = tmp_path_factory.mktemp("pushcert-keys")
+    keys = make_keys(tmp / "ssh")
+    gpg = GpgHome.create(tmp / "gnupg", tool_env(tmp / "home"))
+    try:
+        carol = gpg.gen_key("Carol <carol@example.com>", "ed25519")
+        cert = tmp / "carol.asc"
+        cert.write_bytes(gpg.export(carol))
+        yield Identities(keys, gpg, carol, cert)
+    finally:
+        gpg.close()
+
+
+def _policy(ids: Identities, path: Path, *, signers: str = '["alice", "carol"]') -> Path:
+    k = ids.keys
+    path.write_text(
+        f"""version = 1
+
+[trust]
+openpgp = ["{ids.carol_cert}"]
+
+[[signer]]
+name = "alice"
+emails = ["alice@example.com"]
+keys = ["{k.alice.public_line}"]
+
+[[signer]]
+name = "bob"
+emails = ["bob@example.com"]
+keys = ["{k.bob.public_line}"]
+
+[[signer]]
+name = "carol"
+keys = ["openpgp:{ids.carol.fingerprint}"]
+
+[[rule]]
+refs = ["refs/heads/*"]
+require = "signed"
+signers = {signers}
+require_signed_push = true
+allow_delete = true
+"""
+    )
+    return path
+
+
+class World:
+    def __init__(self, tmp: Path, ids: Identities) -> None:
+        self.tmp = tmp
+        self.ids = ids
+        self.env = tool_env(tmp / "home")
+        self.alice = ssh_signer(ids.keys.alice)
+        self.server = Server.create(tmp / "srv.git", self.env)
+        self.policy = _policy(ids, tmp / "policy.toml")
+        self.server.install(self.policy)
+        self.client = Repo.init(tmp / "client", self.env)
+        self.head = self.client.commit("signed work", signer=self.alice)
+
+    def signed_push(self, signer: Signer, *refspecs: str) -> Push:
+        return push(
+            self.client,
+            self.server,
+            *refspecs,
+            options=["--signed"],
+            config=signer.config(),
+            env=signer.env(self.client.env),
+        )
+
+
+@pytest.fixture
+def world(tmp_path: Path, ids: Identities) -> World:
+    return World(tmp_path, ids)
+
+
+def test_install_asks_for_push_certificates(world: World) -> None:
+    assert len(world.server.git("config", "receive.certNonceSeed").strip()) == 64
+    assert world.server.git("config", "receive.certNonceSlop").strip() == "30"
+
+
+def test_signed_push_ssh(world: World) -> None:
+    p = world.signed_push(world.alice, "HEAD:refs/heads/main")
+    assert p.returncode == 0, p.stderr
+    assert p.remote == [
+        f"gitguard: push certificate signed by alice ({world.ids.keys.alice.fingerprint})",
+        "gitguard: refs/heads/main: accepted: 1 new commit signed by allowed signers "
+        "(push signed by alice)",
+    ]
+    assert world.server.ref("refs/heads/main") == world.head
+
+
+def test_signed_push_openpgp(world: World) -> None:
+    carol = openpgp_signer(world.ids.carol)
+    p = world.signed_push(carol, "HEAD:refs/heads/main")
+    assert p.returncode == 0, p.stderr
+    assert (
+        p.remote[0] == f"gitguard: push certificate signed by carol ({world.ids.carol.fingerprint})"
+    )
+
+
+def test_unsigned_push_is_refused(world: World) -> None:
+    p = push(world.client, world.server, "HEAD:refs/heads/main")
+    assert p.returncode != 0
+    assert (
+        "  signed push required (rule policy.toml:20): this push is not signed: "
+        "push with `git push --signed`"
+    ) in p.remote
+    assert "gitguard: refs/heads/main: rejected: signed push required" in p.remote
+    assert world.server.ref("refs/heads/main") is None
+
+
+def test_push_signed_by_a_signer_the_rule_does_not_allow(world: World) -> None:
+    p = world.signed_push(ssh_signer(world.ids.keys.bob), "HEAD:refs/heads/main")
+    assert p.returncode != 0
+    assert (
+        "  the push certificate is signed by bob, who may not push to refs/heads/main "
+        "(rule policy.toml:20 allows alice, carol)"
+    ) in p.remote
+    assert world.server.ref("refs/heads/main") is None
+
+
+def test_push_signed_by_an_unknown_key(world: World) -> None:
+    p = world.signed_push(ssh_signer(world.ids.keys.mallory), "HEAD:refs/heads/main")
+    assert p.returncode != 0
+    assert any(
+        line.startswith(
+            "  signed push required (rule policy.toml:20): certificate signature: unknown-key: "
+        )
+        for line in p.remote
+    ), p.report
+
+
+# --------------------------------------------------------------------------- replays
+
+
+def _pkt(data: bytes) -> bytes:
+    return b"%04x" % (len(data) + 4) + data
+
+
+def _pkts(data: bytes) -> list[bytes]:
+    out = []
+    while data:
+        n = int(data[:4], 16)
+        out.append(data[4:n] if n else b"")
+        data = data[max(n, 4) :]
+    return out
+
+
+def replay(server: Server, cert: bytes, *, stateless: bool) -> tuple[list[bytes], str]:
+    """Send ``cert`` (its ref updates are the commands) to ``git receive-pack`` with an
+    empty pack: the objects are already on the server. Returns the report-status lines
+    and receive-pack's stderr (the hooks' output)."""
+    request = _pkt(b"push-cert\0report-status\n")
+    request += b"".join(_pkt(line) for line in cert.splitlines(keepends=True))
+    request += _pkt(b"push-cert-end\n") + b"0000"
+    header = b"PACK" + struct.pack(">II", 2, 0)
+    request += header + hashlib.sha1(header, usedforsecurity=False).digest()
+    argv = ["git", "receive-pack", *(["--stateless-rpc"] if stateless else []), str(server.path)]
+    proc = subprocess.run(
+        argv, input=request, capture_output=True, env=server.env, timeout=60, check=False
+    )
+    pkts = _pkts(proc.stdout)
+    if not stateless:
+        pkts = pkts[pkts.index(b"") + 1 :]  # skip the ref advertisement
+    return [p for p in pkts if p], proc.stderr.decode("utf-8", "replace")
+
+
+def _stored_certificate(server: Server) -> bytes:
+    """The certificate receive-pack kept in the object store (an unreachable blob)."""
+    out = server.git("cat-file", "--batch-all-objects", "--batch-check=%(objectname) %(objecttype)")
+    for line in out.splitlines():
+        oid, typ = line.split()
+        if typ == "blob":
+            blob = subprocess.run(
+                ["git", "-C", str(server.path), "cat-file", "blob", oid],
+                capture_output=True,
+                env=server.env,
+                check=True,
+            ).stdout
+            if blob.startswith(b"certificate version 0.1\n"):
+                return blob
+    raise AssertionError("no push certificate in the object store")
+
+
+def _first_signed_push_then_ref_removed(world: World) -> bytes:
+    p = world.signed_push(world.alice, "HEAD:refs/heads/topic")
+    assert p.returncode == 0, p.stderr
+    cert = _stored_certificate(world.server)
+    assert f"{Z} {world.head} refs/heads/topic\n".encode() in cert
+    world.server.git("update-ref", "-d", "refs/heads/topic")  # an administrator removes it
+    return cert
+
+
+def _next_second() -> None:
+    """Sleep into the next second: git's nonces change once a second."""
+    time.sleep(1.02 - time.time() % 1)
+
+
+REPLAYED = (
+    "  signed push required (rule policy.toml:20): this certificate was already used by "
+    "an earlier push: a replayed certificate"
+)
+
+
+def test_replayed_certificate_is_refused(world: World) -> None:
+    cert = _first_signed_push_then_ref_removed(world)
+    _next_second()
+
+    status, stderr = replay(world.server, cert, stateless=False)
+
+    assert b"ng refs/heads/topic pre-receive hook declined\n" in status
+    lines = stderr.splitlines()
+    assert REPLAYED in lines
+    assert (
+        "  signed push required (rule policy.toml:20): nonce status BAD: the certificate's "
+        "nonce is not the one this server issued for this push: a replayed or forged "
+        "certificate"
+    ) in lines
+    assert world.server.ref("refs/heads/topic") is None
+
+    # git alone accepts the replay: the guard is what stops it.
+    hooks = world.server.path / "hooks"
+    hooks.rename(world.tmp / "hooks-away")
+    status, _ = replay(world.server, cert, stateless=False)
+    assert b"ok refs/heads/topic\n" in status
+    assert world.server.ref("refs/heads/topic") == world.head
+
+
+def test_replay_git_accepts_is_refused(world: World) -> None:
+    """Over stateless HTTP git accepts a nonce up to receive.certNonceSlop seconds old
+    (30, as installed), and within the second it was issued anywhere: git says OK, the
+    guard remembers the certificate and refuses it."""
+    cert = _first_signed_push_then_ref_removed(world)
+
+    status, stderr = replay(world.server, cert, stateless=True)
+
+    assert b"ng refs/heads/topic pre-receive hook declined\n" in status
+    assert REPLAYED in stderr.splitlines()
+    assert "nonce status" not in stderr  # git itself found nothing wrong
+    assert world.server.ref("refs/heads/topic") is None
+
+
+def test_stale_nonce_over_stateless_http_is_refused(world: World) -> None:
+    world.server.git("config", "receive.certNonceSlop", "1")
+    cert = _first_signed_push_then_ref_removed(world)
+    _next_second()
+    _next_second()  # the nonce is now older than the allowed slop
+
+    status, stderr = replay(world.server, cert, stateless=True)
+
+    assert b"ng refs/heads/topic pre-receive hook declined\n" in status
+    assert "nonce status SLOP: the certificate's nonce was issued for an earlier request" in (
+        stderr
+    )
+    assert world.server.ref("refs/heads/topic") is None
+
+
+# --------------------------------------------------------------------------- pure
+
+
+CERT = f"""certificate version 0.1
+pusher SHA256:abc 1700000000 +0000
+pushee file:///srv/app.git
+nonce 1700000000-ffff
+push-option ci.skip
+
+{Z} {"a" * 40} refs/heads/main
+{"b" * 40} {Z} refs/heads/old
+""".encode()
+SIG = b"-----BEGIN SSH SIGNATURE-----\nAAAA\n-----END SSH SIGNATURE-----\n"
+
+
+def test_parse_certificate() -> None:
+    cert = parse_certificate(CERT + SIG)
+    assert cert.pusher == "SHA256:abc 1700000000 +0000"
+    assert cert.pushee == "file:///srv/app.git"
+    assert cert.nonce == "1700000000-ffff"
+    assert cert.options == ("ci.skip",)
+    assert cert.updates == ((Z, "a" * 40, "refs/heads/main"), ("b" * 40, Z, "refs/heads/old"))
+    assert cert.payload == CERT
+    assert cert.signature == SIG
+    assert split_signature(CERT) == (CERT, None)
+
+
+@pytest.mark.parametrize(
+    ("blob", "message"),
+    [
+        (b"certificate version 0.2\npusher x\n\n", "certificate version '0.2' is not 0.1"),
+        (b"hello\n\n", "does not start with `certificate version`"),
+        (b"certificate version 0.1\npusher x\n", "no blank line after its headers"),
+        (b"certificate version 0.1\npushee x\n\n", "no `pusher` header"),
+        (b"certificate version 0.1\npusher x\nnonce 1\nnonce 2\n\n", "more than one `nonce`"),
+        (b"certificate version 0.1\npusher x\n\nnot an update\n", "malformed update line"),
+        (b"certificate version 0.1\npusher \xff\n\n", "not UTF-8"),
+    ],
+)
+def test_malformed_certificates(blob: bytes, message: str) -> None:
+    with pytest.raises(PushCertError, match=message):
+        parse_certificate(blob)
+
+
+def _check(cert: PushCert | None, updates: list[tuple[str, str, str]]) -> tuple[str, ...]:
+    policy = Policy(source="p.toml", version=1, trust=TrustStore())
+    return check_certificate(
+        cert, updates, verifier=Verifier(TrustStore()), policy=policy, now=1_700_000_000
+    ).problems
+
+
+def test_certificate_problems_are_all_reported() -> None:
+    updates = [(Z, "a" * 40, "refs/heads/main")]
+    assert _check(None, updates) == ("this push is not signed: push with `git push --signed`",)
+    problems = _check(PushCert(CERT, "OK", "1700000000-ffff"), updates)
+    assert problems == (
+        "the certificate's ref updates differ from the push: it lists "
+        f"{'b' * 40} {Z} refs/heads/old not pushed",
+        "the certificate is not signed",
+    )
+    problems = _check(PushCert(CERT + SIG, "UNSOLICITED", ""), updates[:0])
+    assert problems[0].startswith("nonce status UNSOLICITED: the server did not ask")
+    assert (
+        problems[1] == "the certificate's nonce is not the nonce this server issued for this push"
+    )
+    assert "it does not list" not in problems[2]
+    assert problems[-1].startswith("certificate signature: malformed")
+
+
+def test_used_certificates_are_remembered_for_a_day(tmp_path: Path) -> None:
+    cert = PushCert(CERT + SIG, "OK", "1700000000-ffff")
+    assert not remember_certificate(cert, str(tmp_path), 1_000_000).reused
+    assert remember_certificate(cert, str(tmp_path), 1_000_001).reused
+    other = PushCert(CERT + SIG + b"\n", "OK", "1700000000-ffff")
+    assert not remember_certificate(other, str(tmp_path), 1_000_002).reused
+    # A day later the first one is forgotten (its nonce is long unacceptable by then).
+    assert not remember_certificate(cert, str(tmp_path), 1_000_000 + 86_401).reused
+    lines = (tmp_path / "gitguard" / "push-certs").read_text().splitlines()
+    assert [int(x.split()[0]) for x in lines] == [1_000_002, 1_086_401]
