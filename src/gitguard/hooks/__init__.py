@@ -1,0 +1,81 @@
+"""git hook adapters for the client side: each module reads the git hook protocol
+(arguments, stdin, the pre-commit framework's ``PRE_COMMIT_*`` variables), runs the
+checks in :mod:`gitguard.client` and talks to the person committing. Each exposes
+``main(argv) -> int`` and is a console script named in ``.pre-commit-hooks.yaml``:
+
+- ``guard-signing`` (pre-commit): signing is configured, usable and trusted;
+- ``guard-commit-msg`` (commit-msg): the same, plus the DCO sign-off when required;
+- ``guard-post-commit`` (post-commit): the commit just made verifies;
+- ``guard-pre-push`` (pre-push): every outgoing commit passes the server's policy.
+
+Exit codes: 0 pass, 1 blocked (or an expected failure: the hook fails closed),
+3 internal error (a bug: versions and traceback on stderr). Messages go to stderr,
+coloured only on a terminal and never under ``NO_COLOR``.
+
+Keep imports here light: a hook runs on every commit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from typing import IO
+
+__all__ = ["HookParser", "color_enabled", "run_hook", "say"]
+
+
+def color_enabled(stream: IO[str]) -> bool:
+    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def say(text: str) -> None:
+    sys.stderr.write(text if text.endswith("\n") else text + "\n")
+    sys.stderr.flush()
+
+
+class HookParser(argparse.ArgumentParser):
+    """Usage errors exit 2 with a one-line message (argparse's default, kept)."""
+
+    def __init__(self, prog: str, description: str) -> None:
+        super().__init__(prog=prog, description=description)
+        self.add_argument(
+            "--policy",
+            metavar="FILE",
+            help="gitguard policy (default: git config guard.policy, then .gitguard.toml "
+            "at the top of the work tree; with none, git's own trust)",
+        )
+
+
+def run_hook(name: str, body: Callable[[], int]) -> int:
+    """Run a hook body, mapping failures to exit codes. An expected failure (no
+    repository, unreadable policy) blocks with its message: a hook fails closed."""
+    from gitguard.errors import GuardError, PolicyError
+
+    try:
+        return body()
+    except PolicyError as e:
+        say(f"{name}: invalid gitguard policy or trust input; blocking until it is fixed:")
+        for problem in e.problems:
+            say(f"  {problem}")
+        return 1
+    except GuardError as e:
+        say(f"{name}: {e}")
+        return 1
+    except KeyboardInterrupt:
+        say(f"{name}: interrupted")
+        return 130
+    except Exception as e:
+        import platform
+        import traceback
+
+        from gitguard import __version__
+
+        say(
+            f"{name}: internal error — this is a bug in gitguard, please report it with the "
+            f"text below.\ngitguard {__version__}, Python {platform.python_version()}, "
+            f"{platform.platform()}"
+        )
+        traceback.print_exception(e, file=sys.stderr)
+        return 3
