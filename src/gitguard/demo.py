@@ -118,6 +118,53 @@ def build(root: Path) -> tuple[Path, Path]:
     return env.repo, allowed
 
 
+def _push_lines(env: _Env, *args: str) -> tuple[int, list[str]]:
+    """Run ``git push`` in the demo repository; (exit status, what the pusher sees)."""
+    proc = subprocess.run(
+        ("git", "push", *args), cwd=env.repo, env=env.env, capture_output=True,
+        check=False, timeout=120,
+    )  # fmt: skip
+    text = proc.stderr.decode("utf-8", "replace")
+    return proc.returncode, [line.rstrip() for line in text.splitlines() if line.strip()]
+
+
+def server_demo(root: Path, allowed: Path, out: IO[str]) -> bool:
+    """Guard a bare repository and push the demo history into it: the first,
+    signed commit is accepted, the rest of the history is refused. True when it
+    behaved exactly so."""
+    from gitguard.serverinstall import install
+
+    env = _Env(root)
+    server = root / "server.git"
+    env.run("git", "init", "-q", "--bare", str(server), cwd=root)
+    policy = root / "policy.toml"
+    policy.write_text(
+        "version = 1\n\n"
+        "[trust]\n"
+        f'allowed_signers = "{allowed.name}"\n\n'
+        "[[rule]]\n"
+        'refs = ["refs/heads/*"]\n'
+        'require = "signed"\n'
+        'signers = ["alice@example.com"]\n'
+        "allow_force_push = false\n"
+    )
+    install(server, policy=policy)
+    out.write(
+        "\nNow the receive guard. A bare repository guarded by this policy:\n\n"
+        + "".join(f"  {line}\n" for line in policy.read_text().splitlines())
+        + f"\n$ guard server install {server} --policy {policy}\n"
+    )
+    first = env.run("git", "rev-list", "--max-parents=0", "main").decode().strip()
+    out.write(f"\n$ git push {server} {first[:12]}:refs/heads/main   # the signed first commit\n")
+    rc_good, lines = _push_lines(env, str(server), f"{first}:refs/heads/main")
+    out.write("".join(f"  {line}\n" for line in lines))
+    out.write(f"\n$ git push {server} main   # the rest of the history\n")
+    rc_bad, lines = _push_lines(env, str(server), "main")
+    out.write("".join(f"  {line}\n" for line in lines))
+    landed = env.run("git", "--git-dir", str(server), "rev-parse", "refs/heads/main").decode()
+    return rc_good == 0 and rc_bad != 0 and landed.strip() == first
+
+
 def run_demo(keep: Path | None, out: IO[str]) -> int:
     from gitguard.audit import AuditSpec, run_audit
     from gitguard.gitobjects import open_repo
@@ -162,9 +209,15 @@ def run_demo(keep: Path | None, out: IO[str]) -> int:
             out.write(f"\ndemo: unexpected verdicts {seen} (expected {EXPECTED})\n")
             return 1
         out.write(
-            "\nThe audit found the unsigned, tampered and unknown-key commits, as expected.\n"
-            "(The signed tag v1.0 and good commits verify.) Exit status of a real audit "
-            "with these findings: 1.\n"
+            "\nThe audit found the unsigned, tampered and unknown-key commits, as expected\n"
+            "(a real `guard audit` with these findings exits with status 1).\n"
+        )
+        if not server_demo(root, allowed, out):
+            out.write("\ndemo: the receive guard did not accept/refuse as expected\n")
+            return 1
+        out.write(
+            "\nThe guard accepted the signed commit and refused the history with the\n"
+            "unsigned, tampered and unknown-key commits; main still points at the good one.\n"
         )
         return 0
     finally:
