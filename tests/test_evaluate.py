@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from types import MappingProxyType
 
 import pytest
@@ -59,10 +59,10 @@ class Case:
 
 
 CASES = [
-    Case("unsigned", replace(OBJ, signature=None), None, None, Status.UNSIGNED, "N"),
+    Case("unsigned", OBJ._replace(signature=None), None, None, Status.UNSIGNED, "N"),
     Case(
         "malformed object",
-        replace(OBJ, malformed="two gpgsig headers"),
+        OBJ._replace(malformed="two gpgsig headers"),
         None,
         None,
         Status.MALFORMED,
@@ -107,7 +107,7 @@ CASES = [
     Case(
         "OpenPGP signature time decides, not committer time",
         OBJ,
-        replace(GOOD, format=Format.OPENPGP, signed_at=1_600_000_000),
+        GOOD._replace(format=Format.OPENPGP, signed_at=1_600_000_000),
         _policy(retired_after=1_699_999_999),
         Status.GOOD,
         "G",
@@ -122,7 +122,7 @@ CASES = [
     ),
     Case(
         "forge key for its committer",
-        replace(OBJ, committer="GitHub <noreply@github.com>"),
+        OBJ._replace(committer="GitHub <noreply@github.com>"),
         GOOD,
         _policy(only_when_committer=("GitHub <noreply@github.com>",)),
         Status.GOOD,
@@ -131,7 +131,7 @@ CASES = [
     Case(
         "signer only in a trust file",
         OBJ,
-        replace(GOOD, signer="bob@example.com"),
+        GOOD._replace(signer="bob@example.com"),
         _policy(),
         Status.GOOD,
         "G",

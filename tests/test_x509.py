@@ -23,7 +23,7 @@ import json
 import shutil
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -609,7 +609,7 @@ def test_sigstore_python_agrees_on_mutations(m: Mutation, tmp_path: Path) -> Non
     ``tlog = "require"`` (payload mutations are not visible to it: the bundle carries
     the signed attributes, not the commit)."""
     payload, sig, tr = m.apply()
-    tr = replace(tr, tlog="require")
+    tr = tr._replace(tlog="require")
     ours = X509Verifier(tr).check(payload, sig, when=None)
     assert _sigstore_accepts(sig, tr, tmp_path) is (ours.status is Status.GOOD), ours
 

@@ -8,6 +8,7 @@ at a time (writing JSON as it goes) and only counters are kept.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 from collections import Counter
@@ -186,7 +187,10 @@ def run_audit(
         return summary
 
     ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(jobs, initializer=_init_worker, initargs=(spec,)) as pool:
+    with (
+        contextlib.closing(commits),
+        ctx.Pool(jobs, initializer=_init_worker, initargs=(spec,)) as pool,
+    ):
         checker = Checker(spec)
         try:
             for v in _tag_closure(checker, tags):

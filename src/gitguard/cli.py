@@ -146,7 +146,6 @@ def load_trust(
 ) -> tuple[TrustStore, Policy | None]:
     """The trust store and policy an audit uses (see ``guard audit --help``).
     ``sigstore`` are (identity, issuer) pairs trusted in addition to the policy."""
-    import dataclasses
 
     from gitguard.model import SigstoreIdentity, TrustStore, X509Trust
 
@@ -171,7 +170,7 @@ def load_trust(
             SigstoreIdentity(signer=i, issuer=iss, identity=i, source="--sigstore-identity")
             for i, iss in sigstore
         )
-        x509 = dataclasses.replace(x509, sigstore=x509.sigstore + extra_ids)
+        x509 = x509._replace(sigstore=x509.sigstore + extra_ids)
     if policy is None and not allowed_signers and not openpgp_keys and not sigstore:
         from gitguard.gittrust import collect_git_trust
 

@@ -1020,12 +1020,11 @@ def git_trust_policy(trust: TrustStore) -> Policy:
 def _client_policy(policy: Policy) -> Policy:
     """The policy as the client can check it: a push certificate only exists once git
     sends the push, so ``require_signed_push`` is left to the server."""
-    from dataclasses import replace
 
     if not any(r.require_signed_push for r in policy.rules):
         return policy
-    rules = tuple(replace(r, require_signed_push=False) for r in policy.rules)
-    return replace(policy, rules=rules)
+    rules = tuple(r._replace(require_signed_push=False) for r in policy.rules)
+    return policy._replace(rules=rules)
 
 
 def _protected(policy: Policy, ref: str) -> bool:

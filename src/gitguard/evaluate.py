@@ -10,8 +10,7 @@ decision table testable without git or keys.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gitguard.model import Format, Kind, SignedObject, Status, Verification
 
@@ -97,8 +96,7 @@ X509_HINTS: dict[Status, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(NamedTuple):
     """The decision about one signed-or-not object. Serialisable and stable."""
 
     object: str

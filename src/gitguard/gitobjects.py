@@ -20,13 +20,13 @@ sliced from the object bytes, never re-serialised.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import subprocess
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import IO
+from collections.abc import Generator, Sequence
+from typing import IO, NamedTuple
 
 from gitguard import git
 from gitguard.errors import GitError
@@ -46,8 +46,7 @@ _TAG_SIG_STARTS = (
 _BATCH = 256
 
 
-@dataclass(frozen=True, slots=True)
-class Repo:
+class Repo(NamedTuple):
     """Where a repository is and how to talk to it.
 
     ``path`` is the directory git runs in (``None``: inherit the process' cwd and
@@ -138,7 +137,7 @@ class ObjectReader:
         self.close()
 
 
-def rev_list(repo: Repo, revisions: Sequence[str], *, all_refs: bool) -> Iterator[str]:
+def rev_list(repo: Repo, revisions: Sequence[str], *, all_refs: bool) -> Generator[str, None, None]:
     """Stream commit ids as ``git rev-list`` resolves the revisions (each once)."""
     args = ["git", "rev-list"]
     if all_refs:
@@ -150,13 +149,23 @@ def rev_list(repo: Repo, revisions: Sequence[str], *, all_refs: bool) -> Iterato
     proc = subprocess.Popen(args, cwd=repo.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if proc.stdout is None or proc.stderr is None:  # pragma: no cover
         raise GitError("cannot talk to git rev-list")
+    finished = False
+    err = b""
     try:
         for line in proc.stdout:
             yield line.rstrip(b"\n").decode()
+        finished = True
     finally:
-        proc.stdout.close()
-        err = proc.stderr.read()
-        proc.stderr.close()
+        # Closed early (the consumer failed or stopped): stop git, and clean up without
+        # raising, whichever thread finalises the generator.
+        if not finished:
+            proc.kill()
+        with contextlib.suppress(ValueError, OSError):
+            proc.stdout.close()
+        with contextlib.suppress(ValueError, OSError):
+            err = proc.stderr.read() if finished else b""
+        with contextlib.suppress(ValueError, OSError):
+            proc.stderr.close()
         rc = proc.wait()
     if rc:
         msg = err.decode("utf-8", "replace").strip()

@@ -9,7 +9,7 @@ later verification records stored as git notes).
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class Status(enum.Enum):
@@ -45,8 +45,7 @@ class Kind(enum.Enum):
     MERGETAG = "mergetag"
 
 
-@dataclass(frozen=True, slots=True)
-class Verification:
+class Verification(NamedTuple):
     """What a format verifier concluded about one signature over one payload.
 
     ``status`` is one of: good, bad-signature, unknown-key, expired-key, revoked-key,
@@ -85,8 +84,7 @@ class Verification:
     tlog_index: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class SshTrustedKey:
+class SshTrustedKey(NamedTuple):
     """One trusted SSH public key (an allowed_signers line or a policy signer key).
 
     ``key_blob`` is the SSH wire-format public key (the base64-decoded key field).
@@ -105,8 +103,7 @@ class SshTrustedKey:
     source: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class OpenPGPTrustedCert:
+class OpenPGPTrustedCert(NamedTuple):
     """One trusted OpenPGP certificate (binary or armored bytes, as read).
 
     ``trusted`` is False for a certificate that is known but not trusted (for example
@@ -120,8 +117,7 @@ class OpenPGPTrustedCert:
     trusted: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class SigstoreIdentity:
+class SigstoreIdentity(NamedTuple):
     """A keyless (gitsign) signer: a Fulcio certificate identity (any SAN value, exact
     ``identity`` or fully anchored ``identity_regexp``) from the OIDC ``issuer``."""
 
@@ -132,8 +128,7 @@ class SigstoreIdentity:
     source: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class X509Email:
+class X509Email(NamedTuple):
     """An S/MIME signer: a certificate e-mail address (compared case-insensitively)."""
 
     signer: str
@@ -141,8 +136,7 @@ class X509Email:
     source: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class X509Trust:
+class X509Trust(NamedTuple):
     """X.509 trust. Sigstore mode is active when ``sigstore`` names identities
     (``trusted_root`` is the trusted_root.json content, ``None`` for the pinned
     public-good copy); S/MIME mode when ``ca_bundle`` holds certificates (DER), with
@@ -163,8 +157,7 @@ class X509Trust:
         return bool(self.sigstore or self.ca_bundle)
 
 
-@dataclass(frozen=True, slots=True)
-class TrustStore:
+class TrustStore(NamedTuple):
     """Every key the verifiers may accept. An empty store trusts no one."""
 
     ssh: tuple[SshTrustedKey, ...] = ()
@@ -172,8 +165,7 @@ class TrustStore:
     x509: X509Trust = X509Trust()
 
 
-@dataclass(frozen=True, slots=True)
-class SignedObject:
+class SignedObject(NamedTuple):
     """Facts about one signed-or-not git object, as read by :mod:`gitguard.gitobjects`.
 
     ``payload`` is the exact signed bytes (object without the signature header or the

@@ -81,8 +81,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
 from gitguard.errors import PolicyError
 from gitguard.model import (
@@ -148,8 +147,7 @@ class FrozenMap(Mapping[K, V]):
         return (type(self), (self._d,))
 
 
-@dataclass(frozen=True, slots=True)
-class Signer:
+class Signer(NamedTuple):
     """A person or system whose keys are trusted.
 
     ``keys`` are the keys the trust store attributes to this signer, as a
@@ -176,8 +174,7 @@ class Signer:
     only_when_committer: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
+class Rule(NamedTuple):
     """One ``[[rule]]``. ``refs`` are globs over full ref names (``fnmatch`` rules:
     ``*`` also matches ``/``); the first rule that matches a ref applies.
 
@@ -204,8 +201,7 @@ class Rule:
         return any(fnmatchcase(ref, pattern) for pattern in self.refs)
 
 
-@dataclass(frozen=True, slots=True)
-class Release:
+class Release(NamedTuple):
     """``[release]``: which tags trigger image signing, the image references
     (``{tag}`` and ``{commit}`` placeholders), the cosign key path (resolved against the
     policy's directory) and extra signature annotations."""
@@ -213,11 +209,10 @@ class Release:
     tags: tuple[str, ...]
     images: tuple[str, ...]
     key: str
-    annotations: Mapping[str, str] = field(default_factory=FrozenMap)
+    annotations: Mapping[str, str] = FrozenMap()
 
 
-@dataclass(frozen=True, slots=True)
-class Policy:
+class Policy(NamedTuple):
     """A loaded policy. ``groups`` maps each group to its signer names (nested groups
     already expanded). ``source`` is the display name it was loaded from."""
 
@@ -225,7 +220,7 @@ class Policy:
     version: int
     trust: TrustStore
     signers: tuple[Signer, ...] = ()
-    groups: Mapping[str, tuple[str, ...]] = field(default_factory=FrozenMap)
+    groups: Mapping[str, tuple[str, ...]] = FrozenMap()
     rules: tuple[Rule, ...] = ()
     default: Default = "allow"
     release: Release | None = None
@@ -249,8 +244,7 @@ class Policy:
 # OpenPGP certificates (shared with gitguard.gittrust)
 
 
-@dataclass(frozen=True, slots=True)
-class CertificateInfo:
+class CertificateInfo(NamedTuple):
     """What the trust loaders need from one certificate. ``data`` is the certificate
     as Sequoia serialises it (binary); fingerprints are upper-case hex."""
 

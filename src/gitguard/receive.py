@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, NamedTuple
 
 from gitguard import git
@@ -292,7 +291,7 @@ class _Guard:
             if at_push.status is not Status.GOOD:
                 # The verifier's text ends with the time it was given: the push's, here.
                 reason = at_push.reason.split("; the signature claims ", 1)[0]
-                v = replace(at_push, reason=f"at push time: {reason}")
+                v = at_push._replace(reason=f"at push time: {reason}")
         return v
 
     def judge(self, obj: SignedObject, rule: Rule, ref: str) -> Verdict:
@@ -322,7 +321,7 @@ class _Guard:
                 )
         if verdict.ok:
             return verdict  # good verdicts are counted, not kept: no copy
-        return replace(verdict, ref=ref, rule=rule_label(self.policy, rule))
+        return verdict._replace(ref=ref, rule=rule_label(self.policy, rule))
 
     def check_commits(self, update: RefUpdate, rule: Rule, work: _RefWork) -> None:
         oids = self.new_commits(update.new, rule)
@@ -343,7 +342,7 @@ class _Guard:
                     verdict = self.judge(obj, rule, update.ref)
                     self._judged[(key, oid)] = verdict
                 elif not verdict.ok and verdict.ref != update.ref:
-                    verdict = replace(verdict, ref=update.ref)
+                    verdict = verdict._replace(ref=update.ref)
                 if not verdict.ok:
                     work.offending.append(verdict)
                     # rev-list --topo-order lists descendants first: the last offending
@@ -355,7 +354,7 @@ class _Guard:
         cmd = _REBASE_CMD.format(base=_short(base) if base else "--root")
         if merges:
             cmd = cmd.replace("git rebase ", "git rebase --rebase-merges ", 1)
-        work.offending[:] = [replace(v, hint=_commit_fix(v, cmd, rule)) for v in work.offending]
+        work.offending[:] = [v._replace(hint=_commit_fix(v, cmd, rule)) for v in work.offending]
 
     def check_tag(self, update: RefUpdate, rule: Rule, work: _RefWork) -> None:
         typ, data = self.reader.read(update.new)
@@ -399,7 +398,7 @@ class _Guard:
                 hint = f"sign the tag: {resign}"
             else:
                 hint = f"{HINTS[verdict.status]}; re-sign the tag: {resign}"
-            work.offending.append(replace(verdict, hint=hint))
+            work.offending.append(verdict._replace(hint=hint))
 
     def check_ref(self, update: RefUpdate, cert: CertCheck | None) -> RefResult:
         rule = self.policy.rule_for(update.ref)
@@ -484,8 +483,8 @@ class _Guard:
 
 
 def _restate(verdict: Verdict, status: Status, reason: str) -> Verdict:
-    return replace(
-        verdict, status=status, git_code=GIT_CODES[status], reason=reason, hint=HINTS[status]
+    return verdict._replace(
+        status=status, git_code=GIT_CODES[status], reason=reason, hint=HINTS[status]
     )
 
 

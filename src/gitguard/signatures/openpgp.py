@@ -67,7 +67,6 @@ the (picklable) trust store.
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import time
 import warnings
 from collections.abc import Sequence
@@ -215,8 +214,8 @@ class OpenPGPVerifier:
                 first = result
         assert first is not None  # noqa: S101 - keys is not empty
         if first.status is Status.BAD_SIGNATURE and armored.checksum_mismatch():
-            return dataclasses.replace(
-                first, status=Status.MALFORMED, reason=f"{first.reason}; {_DAMAGED}", git_code=None
+            return first._replace(
+                status=Status.MALFORMED, reason=f"{first.reason}; {_DAMAGED}", git_code=None
             )
         return first
 

@@ -299,12 +299,13 @@ class _RsaKey(_Key):
         return _OK
 
 
-_CURVES: Final[dict[str, tuple[bytes, ec.EllipticCurve, ec.ECDSA]]] = {
-    "ecdsa-sha2-nistp256": (b"nistp256", ec.SECP256R1(), ec.ECDSA(hashes.SHA256())),
-    "ecdsa-sha2-nistp384": (b"nistp384", ec.SECP384R1(), ec.ECDSA(hashes.SHA384())),
-    "ecdsa-sha2-nistp521": (b"nistp521", ec.SECP521R1(), ec.ECDSA(hashes.SHA512())),
+# Hash classes, not ec.ECDSA objects: constructing ec.ECDSA imports OpenSSL's whole
+# backend (≈10 ms), which the usual Ed25519/RSA hook never needs.
+_CURVES: Final[dict[str, tuple[bytes, ec.EllipticCurve, type[hashes.HashAlgorithm]]]] = {
+    "ecdsa-sha2-nistp256": (b"nistp256", ec.SECP256R1(), hashes.SHA256),
+    "ecdsa-sha2-nistp384": (b"nistp384", ec.SECP384R1(), hashes.SHA384),
+    "ecdsa-sha2-nistp521": (b"nistp521", ec.SECP521R1(), hashes.SHA512),
 }
-_ECDSA_SHA256: Final = ec.ECDSA(hashes.SHA256())
 
 
 def _load_ec_point(curve: ec.EllipticCurve, point: bytes) -> ec.EllipticCurvePublicKey:
@@ -327,7 +328,8 @@ class _EcdsaKey(_Key):
 
     def __init__(self, key_type: str, blob: bytes, point: bytes) -> None:
         super().__init__(key_type, blob)
-        _name, curve, self._algorithm = _CURVES[key_type]
+        _name, curve, hash_class = _CURVES[key_type]
+        self._algorithm = ec.ECDSA(hash_class())
         self._pk = _load_ec_point(curve, point)
         self._sigtype = key_type.encode()
 
@@ -402,7 +404,7 @@ class _SkEcdsaKey(_Key):
         # SHA256(application) || flags || counter || extensions (none) || SHA256(message)
         message = self._apphash + sig[off : off + 5] + hashlib.sha256(data).digest()
         try:
-            self._pk.verify(der, message, _ECDSA_SHA256)
+            self._pk.verify(der, message, ec.ECDSA(hashes.SHA256()))
         except InvalidSignature:
             return _BAD
         return _presence(flags)
