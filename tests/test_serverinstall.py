@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -288,3 +289,29 @@ def test_configured_time_limit(world: World) -> None:
         "gitguard: push rejected: the signature check did not finish within 0.001 s; the "
         "limit is GUARD_HOOK_TIMEOUT or `git config gitguard.timeout` (seconds)"
     ]
+
+
+def test_post_receive_shim_starts_python_only_for_pushed_tags(tmp_path: Path) -> None:
+    """Release signing only ever concerns tags: a push without one must not pay for
+    an interpreter start. A missing interpreter shows whether it was started."""
+    from gitguard.serverinstall import shim_command, shim_text
+
+    shim = tmp_path / "post-receive"
+    shim.write_text(shim_text("post-receive", str(tmp_path / "no-such-python"), None))
+    shim.chmod(0o755)
+    zero, new = "0" * 40, "1" * 40
+    branch = subprocess.run(
+        [str(shim)], input=f"{zero} {new} refs/heads/main\n", text=True,
+        capture_output=True, check=False,
+    )  # fmt: skip
+    assert branch.returncode == 0, branch.stderr
+    tag = subprocess.run(
+        [str(shim)], input=f"{zero} {new} refs/heads/main\n{zero} {new} refs/tags/v1\n",
+        text=True, capture_output=True, check=False,
+    )  # fmt: skip
+    assert tag.returncode == 127  # the interpreter was started (and is missing)
+    assert "no-such-python" in tag.stderr
+    command = shim_command(shim)
+    assert command is not None
+    assert command[0] == str(tmp_path / "no-such-python")
+    assert command[-1] == "post-receive"

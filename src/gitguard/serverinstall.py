@@ -136,6 +136,9 @@ def is_shim(path: Path) -> bool:
     return SHIM_MARKER.encode() in head
 
 
+_HEREDOC = "GITGUARD_PUSHED_REFS"
+
+
 def shim_text(
     hook: str,
     python: str,
@@ -163,7 +166,20 @@ def shim_text(
     ]
     if chained is not None:
         lines.append(f"# Runs {chained.name} (the hook that was here before) first.")
-    lines.append(f'exec {command} "$@"')
+    if hook == "post-receive" and chained is None:
+        # Only pushed tags can start release signing: when a push has none, do not
+        # start Python at all (its start-up would be paid by every push). Ref names
+        # cannot contain backslashes, and the expansion is not re-scanned.
+        lines += [
+            "# Only a pushed tag can start release signing; other pushes end here.",
+            "input=$(cat)",
+            'case "$input" in *" refs/tags/"*) ;; *) exit 0 ;; esac',
+            f'exec {command} "$@" <<{_HEREDOC}',
+            "$input",
+            _HEREDOC,
+        ]
+    else:
+        lines.append(f'exec {command} "$@"')
     return "\n".join(lines) + "\n"
 
 
@@ -179,7 +195,7 @@ def shim_command(path: Path) -> list[str] | None:
                 argv = shlex.split(line[5:])
             except ValueError:
                 return None
-            return [a for a in argv if a != "$@"]
+            return [a for a in argv if a not in ("$@", f"<<{_HEREDOC}")]
     return None
 
 
