@@ -129,7 +129,15 @@ def test_demo_runs_and_finds_every_planted_problem(
 ) -> None:
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
-    for word in ("unsigned", "bad-signature", "unknown-key", "FAIL: 3 of 6 objects"):
+    for word in (
+        "unsigned",
+        "bad-signature",
+        "unknown-key",
+        "FAIL: 3 of 6 objects",
+        "rejected: 3 of 4 new commits not acceptable",
+        "refs/tags/v0.1: accepted: signed tag",
+        "Verified 1 signature",
+    ):
         assert word in out
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -165,6 +166,97 @@ def server_demo(root: Path, allowed: Path, out: IO[str]) -> bool:
     return rc_good == 0 and rc_bad != 0 and landed.strip() == first
 
 
+def _demo_image(layout: Path, tag: str) -> str:
+    """A minimal single-platform image in a new OCI layout; returns its digest."""
+    import json
+
+    from gitguard.images.oci import OCI_CONFIG, OCI_MANIFEST, LayoutStore
+
+    def dump(doc: object) -> bytes:
+        return json.dumps(doc, separators=(",", ":")).encode()
+
+    store = LayoutStore(layout, create=True)
+    config = dump({"architecture": "amd64", "os": "linux",
+                   "rootfs": {"type": "layers", "diff_ids": []}})  # fmt: skip
+    layer = b"the demo application"
+    manifest = dump(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {
+                "mediaType": OCI_CONFIG,
+                "size": len(config),
+                "digest": store.put_blob(config),
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "size": len(layer),
+                    "digest": store.put_blob(layer),
+                }
+            ],
+        }
+    )
+    return store.put_manifest(tag, manifest, OCI_MANIFEST)
+
+
+def release_demo(root: Path, out: IO[str]) -> bool:
+    """Release signing: a signed tag pushed to the guarded repository signs the image
+    built for it (an OCI layout here) with a cosign-compatible signature."""
+    import os
+
+    from gitguard.images.keys import generate_key_pair
+
+    env = _Env(root)
+    server = root / "server.git"
+    layout = root / "images" / "app"
+    digest = _demo_image(layout, "v0.1")
+    password = "demo password"  # noqa: S105 - a throwaway key in a temporary directory
+    private, public = generate_key_pair(password.encode())
+    key = root / "cosign.key"
+    key.write_bytes(private)
+    os.chmod(key, 0o600)
+    (root / "cosign.pub").write_bytes(public)
+    policy = root / "policy.toml"
+    policy.write_text(
+        policy.read_text() + "\n[[rule]]\n"
+        'refs = ["refs/tags/v*"]\n'
+        'require = "signed-tag"\n'
+        'signers = ["alice@example.com"]\n'
+        "\n[release]\n"
+        'tags = ["refs/tags/v*"]\n'
+        f'images = ["oci:{layout}:{{tag}}"]\n'
+        'key = "cosign.key"\n'
+        'annotations = { team = "demo" }\n'
+    )
+    out.write(
+        "\nRelease signing. The policy gains a tag rule and a [release] section:\n\n"
+        + "".join(f"  {line}\n" for line in policy.read_text().splitlines()[11:])
+        + f"\nThe image built for v0.1 is {digest} in the OCI layout {layout}.\n"
+    )
+    first = env.run("git", "rev-list", "--max-parents=0", "main").decode().strip()
+    alice = root / "keys" / "alice"
+    env.run("git", "-c", f"user.signingkey={alice}.pub", "tag", "-s", "-m", "Version 0.1",
+            "v0.1", first)  # fmt: skip
+    env.env["GUARD_COSIGN_PASSWORD"] = password
+    out.write(f"\n$ git push {server} v0.1   # a tag signed by alice\n")
+    rc, lines = _push_lines(env, str(server), "refs/tags/v0.1")
+    out.write("".join(f"  {line}\n" for line in lines))
+    verify = subprocess.run(
+        (sys.executable, "-m", "gitguard", "image", "verify", "--key",
+         str(root / "cosign.pub"), "-a", "gitguard.tag=v0.1",
+         "--identity", "localhost/app:v0.1", f"oci:{layout}:v0.1"),
+        capture_output=True, text=True, check=False, env=env.env, timeout=60,
+    )  # fmt: skip
+    out.write(
+        f"\n$ guard image verify --key cosign.pub -a gitguard.tag=v0.1 "
+        f"--identity localhost/app:v0.1 oci:{layout}:v0.1\n"
+    )
+    for text in (verify.stderr, verify.stdout):
+        out.write("".join(f"  {line}\n" for line in text.splitlines()[:12]))
+    return rc == 0 and verify.returncode == 0
+
+
 def run_demo(keep: Path | None, out: IO[str]) -> int:
     from gitguard.audit import AuditSpec, run_audit
     from gitguard.gitobjects import open_repo
@@ -218,6 +310,13 @@ def run_demo(keep: Path | None, out: IO[str]) -> int:
         out.write(
             "\nThe guard accepted the signed commit and refused the history with the\n"
             "unsigned, tampered and unknown-key commits; main still points at the good one.\n"
+        )
+        if not release_demo(root, out):
+            out.write("\ndemo: release signing did not produce a verifiable signature\n")
+            return 1
+        out.write(
+            "\nThe signed release tag produced a cosign-compatible signature that names the\n"
+            "tag, tag object, commit and signer; cosign and skopeo verify it the same way.\n"
         )
         return 0
     finally:
