@@ -14,12 +14,13 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from gitguard.evaluate import Verdict, evaluate
 from gitguard.gitobjects import (
     ObjectReader,
     Repo,
+    commit_details,
     parse_commit,
     parse_tag,
     rev_list,
@@ -27,12 +28,29 @@ from gitguard.gitobjects import (
     tag_target,
 )
 from gitguard.model import Kind, SignedObject, Status, TrustStore, Verification
+from gitguard.report import RESULT_SEPARATOR, JsonEncoder
 from gitguard.signatures import Verifier
 
 if TYPE_CHECKING:
     from gitguard.policy import Policy
 
 CHUNK = 256  # commits per worker task
+
+
+class Batch(NamedTuple):
+    """The verdicts on a run of objects, compact for the trip from a worker: what a
+    report and the summary need, without a :class:`Verdict` per good object.
+
+    ``json`` is the JSON report's text for every verdict, in order, joined by
+    :data:`gitguard.report.RESULT_SEPARATOR`; ``counts`` holds
+    ``((status, kind, signer), n)`` for the summary; ``offending`` the verdicts that
+    are not good, in order, with their subject and author.
+    """
+
+    json: str
+    size: int
+    counts: list[tuple[tuple[str, str, str | None], int]]
+    offending: list[Verdict]
 
 
 @dataclass
@@ -50,6 +68,14 @@ class Summary:
         self.by_kind[v.kind.value] += 1
         if v.signer is not None:
             self.by_signer.setdefault(v.signer, Counter())[v.status.value] += 1
+
+    def add_batch(self, batch: Batch) -> None:
+        self.total += batch.size
+        for (status, kind, signer), n in batch.counts:
+            self.by_status[status] += n
+            self.by_kind[kind] += n
+            if signer is not None:
+                self.by_signer.setdefault(signer, Counter())[status] += n
 
     @property
     def ok(self) -> bool:
@@ -91,18 +117,7 @@ class Checker:
     def facts(self, oids: Sequence[str]) -> Iterator[SignedObject]:
         fmt = self.spec.repo.object_format
         for oid, typ, data in self.reader.read_many(oids):
-            if typ == "commit":
-                yield from parse_commit(oid, data, fmt)
-            elif typ == "tag":
-                yield parse_tag(oid, data)
-            else:
-                yield SignedObject(
-                    oid=oid,
-                    kind=Kind.COMMIT,
-                    payload=b"",
-                    signature=None,
-                    malformed=f"object is {typ}, expected a commit or tag",
-                )
+            yield from _facts(oid, typ, data, fmt, details=True)
 
     def judge(self, obj: SignedObject) -> Verdict:
         v: Verification | None = None
@@ -113,8 +128,63 @@ class Checker:
     def check(self, oids: Sequence[str]) -> list[Verdict]:
         return [self.judge(obj) for obj in self.facts(oids)]
 
+    def check_batch(self, oids: Sequence[str], encoder: JsonEncoder) -> Batch:
+        """:meth:`check`, compact: a commit's author and subject are only read for
+        a verdict that is not good (no decision depends on them)."""
+        fmt = self.spec.repo.object_format
+        judge = self.judge
+        encode = encoder.encode
+        texts: list[str] = []
+        counts: dict[tuple[str, str, str | None], int] = {}
+        offending: list[Verdict] = []
+        good = Status.GOOD
+        for oid, typ, data in self.reader.read_many(oids):
+            for obj in _facts(oid, typ, data, fmt, details=False):
+                v = judge(obj)
+                status = v.status
+                if status is not good:
+                    if typ == "commit" and obj.kind is Kind.COMMIT:
+                        author, subject = commit_details(data)
+                        v = v._replace(author=author, subject=subject)
+                    offending.append(v)
+                texts.append(encode(v))
+                key = (status.value, v.kind.value, v.signer)
+                counts[key] = counts.get(key, 0) + 1
+        return Batch(RESULT_SEPARATOR.join(texts), len(texts), list(counts.items()), offending)
+
+
+def _facts(oid: str, typ: str, data: bytes, fmt: str, *, details: bool) -> list[SignedObject]:
+    if typ == "commit":
+        return parse_commit(oid, data, fmt, details=details)
+    if typ == "tag":
+        return [parse_tag(oid, data)]
+    return [
+        SignedObject(
+            oid=oid,
+            kind=Kind.COMMIT,
+            payload=b"",
+            signature=None,
+            malformed=f"object is {typ}, expected a commit or tag",
+        )
+    ]
+
+
+def batch_of(verdicts: Iterable[Verdict], encoder: JsonEncoder) -> Batch:
+    """Verdicts already decided, as a :class:`Batch`."""
+    texts: list[str] = []
+    counts: dict[tuple[str, str, str | None], int] = {}
+    offending: list[Verdict] = []
+    for v in verdicts:
+        if not v.ok:
+            offending.append(v)
+        texts.append(encoder.encode(v))
+        key = (v.status.value, v.kind.value, v.signer)
+        counts[key] = counts.get(key, 0) + 1
+    return Batch(RESULT_SEPARATOR.join(texts), len(texts), list(counts.items()), offending)
+
 
 _worker: Checker | None = None
+_encoder = JsonEncoder()
 
 
 def _init_worker(spec: AuditSpec) -> None:
@@ -126,6 +196,12 @@ def _work(oids: list[str]) -> list[Verdict]:
     if _worker is None:  # pragma: no cover - the pool initializer always runs first
         raise RuntimeError("audit worker used before initialisation")
     return _worker.check(oids)
+
+
+def _work_batch(oids: list[str]) -> Batch:
+    if _worker is None:  # pragma: no cover - the pool initializer always runs first
+        raise RuntimeError("audit worker used before initialisation")
+    return _worker.check_batch(oids, _encoder)
 
 
 def _chunks(it: Iterable[str], size: int) -> Iterator[list[str]]:
@@ -162,10 +238,21 @@ def run_audit(
     *,
     all_refs: bool,
     jobs: int,
-    sink: Callable[[Verdict], None],
+    sink: Callable[[Verdict], None] | None = None,
+    batch_sink: Callable[[Batch], None] | None = None,
 ) -> Summary:
     """Audit the tags and commits named by ``revisions`` / ``all_refs``; call
-    ``sink`` with each verdict as it is decided; return the counts."""
+    ``sink`` with each verdict as it is decided; return the counts.
+
+    With ``batch_sink`` instead, verdicts are handed over a :class:`Batch` at a time:
+    much cheaper per object (workers encode the JSON report's text and keep only the
+    offending verdicts), for reports that have an ``add_batch``.
+    """
+    if (sink is None) == (batch_sink is None):
+        raise TypeError("run_audit needs exactly one of sink and batch_sink")
+    if batch_sink is not None:
+        return _run_batches(spec, revisions, all_refs=all_refs, jobs=jobs, sink=batch_sink)
+    assert sink is not None  # noqa: S101 - checked above
     summary = Summary()
 
     def emit(v: Verdict) -> None:
@@ -208,3 +295,45 @@ def default_jobs() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - non-Linux
         return os.cpu_count() or 1
+
+
+def _run_batches(
+    spec: AuditSpec,
+    revisions: Sequence[str],
+    *,
+    all_refs: bool,
+    jobs: int,
+    sink: Callable[[Batch], None],
+) -> Summary:
+    summary = Summary()
+    encoder = JsonEncoder()
+
+    def emit(batch: Batch) -> None:
+        summary.add_batch(batch)
+        sink(batch)
+
+    tags = tag_objects(spec.repo, revisions, all_refs=all_refs)
+    commits = rev_list(spec.repo, revisions, all_refs=all_refs)
+    if jobs <= 1:
+        checker = Checker(spec)
+        try:
+            emit(batch_of(_tag_closure(checker, tags), encoder))
+            for chunk in _chunks(commits, CHUNK):
+                emit(checker.check_batch(chunk, encoder))
+        finally:
+            checker.close()
+        return summary
+
+    ctx = multiprocessing.get_context("fork")
+    with (
+        contextlib.closing(commits),
+        ctx.Pool(jobs, initializer=_init_worker, initargs=(spec,)) as pool,
+    ):
+        checker = Checker(spec)
+        try:
+            emit(batch_of(_tag_closure(checker, tags), encoder))
+        finally:
+            checker.close()
+        for batch in pool.imap(_work_batch, _chunks(commits, CHUNK)):
+            emit(batch)
+    return summary

@@ -19,7 +19,6 @@ from gitguard import __version__
 from gitguard.errors import GuardError, PolicyError, UsageError
 
 if TYPE_CHECKING:
-    from gitguard.evaluate import Verdict
     from gitguard.model import TrustStore
     from gitguard.policy import Policy
 
@@ -211,7 +210,7 @@ class _Progress:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from gitguard.audit import AuditSpec, default_jobs, run_audit
+    from gitguard.audit import AuditSpec, Batch, default_jobs, run_audit
     from gitguard.gitobjects import count_commits, open_repo
     from gitguard.report import JsonReport, Report, SarifReport, TextReport
 
@@ -251,14 +250,17 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     progress = _Progress(total, sys.stderr) if sys.stderr.isatty() else None
 
-    def sink(v: Verdict) -> None:
-        report.add(v)
-        if progress is not None:
+    def sink(batch: Batch) -> None:
+        report.add_batch(batch)
+        if progress is not None and batch.size:
+            progress.done += batch.size - 1
             progress.tick()
 
     try:
         spec = AuditSpec(repo=repo, trust=trust, policy=policy)
-        summary = run_audit(spec, args.revisions, all_refs=args.all_refs, jobs=jobs, sink=sink)
+        summary = run_audit(
+            spec, args.revisions, all_refs=args.all_refs, jobs=jobs, batch_sink=sink
+        )
         if progress is not None:
             progress.close()
         report.finish(summary)

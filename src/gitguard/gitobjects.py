@@ -244,12 +244,18 @@ _COMMITTER = re.compile(rb"^committer ([^\n]*)", re.M)
 _AUTHOR = re.compile(rb"^author ([^\n]*)", re.M)
 
 
-def parse_commit(oid: str, data: bytes, object_format: str) -> list[SignedObject]:
+def parse_commit(
+    oid: str, data: bytes, object_format: str, *, details: bool = True
+) -> list[SignedObject]:
     """The commit's own signature fact, followed by one fact per ``mergetag``.
 
     The payload is the object with every ``gpgsig*`` header (and its continuation
     lines) cut out, byte for byte as git builds it; the signature is the value of
     the object format's own header with the continuation spaces removed.
+
+    ``details=False`` leaves the commit's ``author`` and ``subject`` empty (no
+    decision depends on them; an audit fills them in with :func:`commit_details`
+    only for the verdicts it reports).
     """
     sig_header = SIG_HEADERS[object_format]
     # ``end`` is the newline closing the last header line; the blank line follows.
@@ -276,9 +282,10 @@ def parse_commit(oid: str, data: bytes, object_format: str) -> list[SignedObject
             signature = m.group(0)[len(sig_header) + 1 :].replace(b"\n ", b"\n")
     payload = b"".join(payload_parts) + data[last:] if payload_parts else data
     committer_m = _COMMITTER.search(data, 0, head_end)
-    author_m = _AUTHOR.search(data, 0, head_end)
     committer, email, when = _split_person(committer_m.group(1) if committer_m else b"")
-    author, _, _ = _split_person(author_m.group(1) if author_m else b"")
+    author = subject = ""
+    if details:
+        author, subject = commit_details(data)
     if malformed is not None:
         pass
     elif sig_count > 1:
@@ -294,7 +301,7 @@ def parse_commit(oid: str, data: bytes, object_format: str) -> list[SignedObject
             committer=committer,
             committer_email=email,
             author=author,
-            subject=_subject(data[end + 2 :]),
+            subject=subject,
             time=when,
             malformed=malformed,
         )
@@ -304,6 +311,15 @@ def parse_commit(oid: str, data: bytes, object_format: str) -> list[SignedObject
         tag_id = hashlib.new(hash_name, b"tag %d\x00" % len(content) + content).hexdigest()
         facts.append(parse_tag(tag_id, content, kind=Kind.MERGETAG, commit=oid))
     return facts
+
+
+def commit_details(data: bytes) -> tuple[str, str]:
+    """``(author, subject)`` of a commit object, as :func:`parse_commit` reports them."""
+    end = data.find(b"\n\n")
+    head_end = len(data) if end < 0 else end + 1
+    author_m = _AUTHOR.search(data, 0, head_end)
+    author, _, _ = _split_person(author_m.group(1) if author_m else b"")
+    return author, _subject(data[end + 2 :] if end >= 0 else b"")
 
 
 def parse_tag(

@@ -11,7 +11,7 @@ from gitguard.evaluate import HINTS
 from gitguard.model import Status
 
 if TYPE_CHECKING:
-    from gitguard.audit import Summary
+    from gitguard.audit import Batch, Summary
     from gitguard.evaluate import Verdict
 
 JSON_VERSION = 1
@@ -20,7 +20,43 @@ TEXT_LISTING_CAP = 200  # offending objects listed in the text report
 
 class Report(Protocol):
     def add(self, v: Verdict) -> None: ...
+    def add_batch(self, batch: Batch) -> None: ...
     def finish(self, summary: Summary) -> None: ...
+
+
+RESULT_SEPARATOR = ",\n  "
+"""Between two results of the JSON report (and in :attr:`Batch.json`)."""
+
+
+class JsonEncoder:
+    """One verdict as the JSON report's result text, exactly as
+    ``json.dumps(v.to_json(), ensure_ascii=False)``.
+
+    Everything but the object id repeats across an audit (same key, same reason), so
+    the rest of the text is encoded once per distinct verdict shape and cached.
+    """
+
+    _LIMIT = 4096
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[object, ...], str] = {}
+
+    def encode(self, v: Verdict) -> str:
+        # Every field but object, subject and author (not in the JSON) is in the key.
+        key = v[1:10] + v[12:]
+        rest = self._cache.get(key)
+        if rest is None:
+            doc = v.to_json()
+            del doc["object"]
+            rest = json.dumps(doc, ensure_ascii=False)[1:]
+            if len(self._cache) >= self._LIMIT:
+                self._cache.clear()
+            self._cache[key] = rest
+        oid = v.object
+        # A git object id needs no escaping; anything else (a damaged tag's target) is
+        # encoded properly.
+        head = '"' + oid + '"' if oid.isalnum() else json.dumps(oid, ensure_ascii=False)
+        return '{"object": ' + head + ", " + rest
 
 
 class JsonReport:
@@ -32,9 +68,16 @@ class JsonReport:
         out.write(f'{{"version": {JSON_VERSION}, "results": [')
 
     def add(self, v: Verdict) -> None:
-        self._out.write("\n  " if self._first else ",\n  ")
+        self._out.write("\n  " if self._first else RESULT_SEPARATOR)
         self._first = False
         self._out.write(json.dumps(v.to_json(), ensure_ascii=False))
+
+    def add_batch(self, batch: Batch) -> None:
+        if not batch.size:
+            return
+        self._out.write("\n  " if self._first else RESULT_SEPARATOR)
+        self._first = False
+        self._out.write(batch.json)
 
     def finish(self, summary: Summary) -> None:
         self._out.write('\n], "summary": ')
@@ -110,6 +153,10 @@ class SarifReport:
         self._first = False
         self._out.write(json.dumps(result, ensure_ascii=False))
 
+    def add_batch(self, batch: Batch) -> None:
+        for v in batch.offending:
+            self.add(v)
+
     def finish(self, summary: Summary) -> None:
         props = json.dumps({"summary": summary.to_json()})
         self._out.write('\n], "properties": ' + props + "}]}\n")
@@ -149,6 +196,10 @@ class TextReport:
             + (f"    {', '.join(facts)}\n" if facts else "")
             + f"    fix: {v.hint}\n"
         )
+
+    def add_batch(self, batch: Batch) -> None:
+        for v in batch.offending:
+            self.add(v)
 
     def finish(self, summary: Summary) -> None:
         out = self._out

@@ -128,6 +128,10 @@ class Armored:
         return len(expected) != 3 or int.from_bytes(expected, "big") != crc24(self.data)
 
 
+_FAST_HEAD = ARMOR_BEGIN + b"\n\n"
+_FAST_TAIL = b"\n" + ARMOR_END + b"\n"
+
+
 def dearmor(text: bytes) -> Armored:
     """The binary contents of one ``PGP SIGNATURE`` armor block.
 
@@ -136,6 +140,19 @@ def dearmor(text: bytes) -> Armored:
     :meth:`Armored.checksum_mismatch`). Anything before BEGIN or after END is refused:
     a git signature is exactly one armor block.
     """
+    # The shape git stores for gpg's and sequoia's output (no headers, LF, no blank or
+    # padded lines) is taken directly; anything else, valid or not, goes through
+    # :func:`_dearmor`, which gives the same result for this shape.
+    if text.startswith(_FAST_HEAD) and text.endswith(_FAST_TAIL):
+        lines = text[len(_FAST_HEAD) : -len(_FAST_TAIL)].split(b"\n")
+        checksum = lines.pop() if lines[-1].startswith(b"=") else None
+        if lines and all(lines) and (checksum is None or checksum == checksum.strip()):
+            with contextlib.suppress(binascii.Error, ValueError):
+                return Armored(binascii.a2b_base64(b"".join(lines), strict_mode=True), checksum)
+    return _dearmor(text)
+
+
+def _dearmor(text: bytes) -> Armored:
     lines = text.strip().split(b"\n")
     if len(lines) < 3 or lines[0].rstrip() != ARMOR_BEGIN:
         raise PacketError("OpenPGP armor does not start with '-----BEGIN PGP SIGNATURE-----'")
