@@ -192,12 +192,6 @@ def _init_worker(spec: AuditSpec) -> None:
     _worker = Checker(spec)
 
 
-def _work(oids: list[str]) -> list[Verdict]:
-    if _worker is None:  # pragma: no cover - the pool initializer always runs first
-        raise RuntimeError("audit worker used before initialisation")
-    return _worker.check(oids)
-
-
 def _work_batch(oids: list[str]) -> Batch:
     if _worker is None:  # pragma: no cover - the pool initializer always runs first
         raise RuntimeError("audit worker used before initialisation")
@@ -238,73 +232,12 @@ def run_audit(
     *,
     all_refs: bool,
     jobs: int,
-    sink: Callable[[Verdict], None] | None = None,
-    batch_sink: Callable[[Batch], None] | None = None,
-) -> Summary:
-    """Audit the tags and commits named by ``revisions`` / ``all_refs``; call
-    ``sink`` with each verdict as it is decided; return the counts.
-
-    With ``batch_sink`` instead, verdicts are handed over a :class:`Batch` at a time:
-    much cheaper per object (workers encode the JSON report's text and keep only the
-    offending verdicts), for reports that have an ``add_batch``.
-    """
-    if (sink is None) == (batch_sink is None):
-        raise TypeError("run_audit needs exactly one of sink and batch_sink")
-    if batch_sink is not None:
-        return _run_batches(spec, revisions, all_refs=all_refs, jobs=jobs, sink=batch_sink)
-    assert sink is not None  # noqa: S101 - checked above
-    summary = Summary()
-
-    def emit(v: Verdict) -> None:
-        summary.add(v)
-        sink(v)
-
-    tags = tag_objects(spec.repo, revisions, all_refs=all_refs)
-    commits = rev_list(spec.repo, revisions, all_refs=all_refs)
-    if jobs <= 1:
-        checker = Checker(spec)
-        try:
-            for v in _tag_closure(checker, tags):
-                emit(v)
-            for chunk in _chunks(commits, CHUNK):
-                for v in checker.check(chunk):
-                    emit(v)
-        finally:
-            checker.close()
-        return summary
-
-    ctx = multiprocessing.get_context("fork")
-    with (
-        contextlib.closing(commits),
-        ctx.Pool(jobs, initializer=_init_worker, initargs=(spec,)) as pool,
-    ):
-        checker = Checker(spec)
-        try:
-            for v in _tag_closure(checker, tags):
-                emit(v)
-        finally:
-            checker.close()
-        for verdicts in pool.imap(_work, _chunks(commits, CHUNK)):
-            for v in verdicts:
-                emit(v)
-    return summary
-
-
-def default_jobs() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - non-Linux
-        return os.cpu_count() or 1
-
-
-def _run_batches(
-    spec: AuditSpec,
-    revisions: Sequence[str],
-    *,
-    all_refs: bool,
-    jobs: int,
     sink: Callable[[Batch], None],
 ) -> Summary:
+    """Audit the tags and commits named by ``revisions`` / ``all_refs``, handing the
+    verdicts to ``sink`` a :class:`Batch` at a time as they are decided (workers
+    encode the JSON report's text and keep only the offending verdicts, so the main
+    process stays light); return the counts."""
     summary = Summary()
     encoder = JsonEncoder()
 
@@ -337,3 +270,10 @@ def _run_batches(
         for batch in pool.imap(_work_batch, _chunks(commits, CHUNK)):
             emit(batch)
     return summary
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - non-Linux
+        return os.cpu_count() or 1

@@ -258,9 +258,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     try:
         spec = AuditSpec(repo=repo, trust=trust, policy=policy)
-        summary = run_audit(
-            spec, args.revisions, all_refs=args.all_refs, jobs=jobs, batch_sink=sink
-        )
+        summary = run_audit(spec, args.revisions, all_refs=args.all_refs, jobs=jobs, sink=sink)
         if progress is not None:
             progress.close()
         report.finish(summary)

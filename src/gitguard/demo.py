@@ -17,7 +17,7 @@ from typing import IO, TYPE_CHECKING
 from gitguard.errors import GuardError
 
 if TYPE_CHECKING:
-    from gitguard.evaluate import Verdict
+    from gitguard.audit import Batch
 
 EXPECTED = {
     "Add README": "good",
@@ -282,12 +282,12 @@ def run_demo(keep: Path | None, out: IO[str]) -> int:
         trust = load_key_files([allowed], [])
         repo = open_repo(repo_path)
         report = TextReport(out, color=False)
-        seen: dict[str, str] = {}
+        found: dict[str, str] = {}
 
-        def sink(v: Verdict) -> None:
-            report.add(v)
-            if v.kind.value == "commit":
-                seen[v.subject] = v.status.value
+        def sink(batch: Batch) -> None:
+            report.add_batch(batch)
+            for v in batch.offending:
+                found[v.subject] = v.status.value
 
         summary = run_audit(
             AuditSpec(repo=repo, trust=trust, policy=None),
@@ -297,8 +297,14 @@ def run_demo(keep: Path | None, out: IO[str]) -> int:
             sink=sink,
         )
         report.finish(summary)
-        if seen != EXPECTED:
-            out.write(f"\ndemo: unexpected verdicts {seen} (expected {EXPECTED})\n")
+        expected_bad = {k: v for k, v in EXPECTED.items() if v != "good"}
+        goods = sum(v == "good" for v in EXPECTED.values()) + 1  # and the tag v1.0
+        good = summary.by_status.get("good", 0)
+        if found != expected_bad or good != goods:
+            out.write(
+                f"\ndemo: unexpected verdicts {found} and {good} good objects "
+                f"(expected {expected_bad} and {goods})\n"
+            )
             return 1
         out.write(
             "\nThe audit found the unsigned, tampered and unknown-key commits, as expected\n"
