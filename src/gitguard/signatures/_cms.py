@@ -118,12 +118,276 @@ def parse(signature: bytes) -> SignedMessage:
     """Parse an armored detached CMS signature; raise :class:`CmsError` with the first
     problem found."""
     der = dearmor(signature)
+    fast = _parse_fast(der)
+    if fast is not None:
+        return fast
     try:
         return _parse(der)
     except CmsError:
         raise
     except Exception as e:  # asn1crypto raises ValueError, TypeError, KeyError…
         raise CmsError(f"cannot parse the CMS signature: {str(e).splitlines()[0]}") from e
+
+
+# --------------------------------------------------------------------------- fast path
+#
+# gitsign writes one shape of SignedData. This DER walker reads exactly that shape and
+# returns ``None`` (falling back to the asn1crypto parser below, which then also names
+# the problem) on anything else: other tags, BER lengths, SKI signer ids, attributes
+# other than content type / message digest / signing time (signed) and the Rekor entry
+# (unsigned), unusual algorithms or times. Whatever it accepts, ``_parse`` accepts with
+# the same result (checked side by side over the test suite and the benchmark).
+
+
+def _oid(dotted: str) -> bytes:
+    parts = [int(p) for p in dotted.split(".")]
+    body = bytearray()
+    for arc in [parts[0] * 40 + parts[1], *parts[2:]]:
+        chunk = [arc & 0x7F]
+        rest = arc >> 7
+        while rest:
+            chunk.append(0x80 | (rest & 0x7F))
+            rest >>= 7
+        body.extend(reversed(chunk))
+    return bytes([0x06, len(body)]) + bytes(body)
+
+
+_OID_SIGNED_DATA: Final = _oid("1.2.840.113549.1.7.2")
+_OID_DATA: Final = _oid("1.2.840.113549.1.7.1")
+_OID_CONTENT_TYPE: Final = _oid("1.2.840.113549.1.9.3")
+_OID_MESSAGE_DIGEST: Final = _oid("1.2.840.113549.1.9.4")
+_OID_SIGNING_TIME: Final = _oid("1.2.840.113549.1.9.5")
+_OID_REKOR: Final = _oid(OID_REKOR_ENTRY)
+_FAST_DIGESTS: Final = {
+    _oid("2.16.840.1.101.3.4.2.1"): "sha256",
+    _oid("2.16.840.1.101.3.4.2.2"): "sha384",
+    _oid("2.16.840.1.101.3.4.2.3"): "sha512",
+}
+_FAST_SIGNATURES: Final = {
+    _oid("1.2.840.10045.4.3.2"): "sha256_ecdsa",
+    _oid("1.2.840.10045.4.3.3"): "sha384_ecdsa",
+    _oid("1.2.840.10045.4.3.4"): "sha512_ecdsa",
+    _oid("1.2.840.113549.1.1.11"): "sha256_rsa",
+    _oid("1.2.840.113549.1.1.12"): "sha384_rsa",
+    _oid("1.2.840.113549.1.1.13"): "sha512_rsa",
+    _oid("1.3.101.112"): "ed25519",
+}
+_NULL: Final = b"\x05\x00"
+
+
+class _Shape(Exception):
+    """Not the shape the fast path reads."""
+
+
+def _tlv(buf: bytes, i: int, end: int) -> tuple[int, int, int]:
+    """The DER element at ``i``: ``(tag, contents start, element end)``; low tag numbers
+    and minimal definite lengths only."""
+    if i + 2 > end:
+        raise _Shape
+    tag = buf[i]
+    if tag & 0x1F == 0x1F:
+        raise _Shape
+    n = buf[i + 1]
+    i += 2
+    if n & 0x80:
+        k = n & 0x7F
+        if k == 0 or k > 4 or i + k > end or buf[i] == 0:
+            raise _Shape
+        n = int.from_bytes(buf[i : i + k], "big")
+        if n < 0x80:
+            raise _Shape
+        i += k
+    if i + n > end:
+        raise _Shape
+    return tag, i, i + n
+
+
+def _children(buf: bytes, start: int, end: int) -> list[tuple[int, int, int, int]]:
+    """``(tag, element start, contents start, element end)`` of every child."""
+    out = []
+    i = start
+    while i < end:
+        tag, c, e = _tlv(buf, i, end)
+        out.append((tag, i, c, e))
+        i = e
+    return out
+
+
+def _algorithm(buf: bytes, child: tuple[int, int, int, int], names: dict[bytes, str]) -> str:
+    tag, _, c, e = child
+    if tag != 0x30:
+        raise _Shape
+    parts = _children(buf, c, e)
+    if not parts or parts[0][0] != 0x06 or len(parts) > 2:
+        raise _Shape
+    if len(parts) == 2 and buf[parts[1][1] : parts[1][3]] != _NULL:
+        raise _Shape
+    name = names.get(buf[parts[0][1] : parts[0][3]])
+    if name is None:
+        raise _Shape
+    return name
+
+
+def _fast_cert(buf: bytes, c: int, e: int) -> tuple[int, bytes]:
+    """Serial number and raw issuer of a certificate, checking the child tags of the
+    certificate and its TBS as asn1crypto's lazy parse does."""
+    cert = _children(buf, c, e)
+    if [t for t, *_ in cert] != [0x30, 0x30, 0x03]:
+        raise _Shape
+    tbs = _children(buf, cert[0][2], cert[0][3])
+    tags = [t for t, *_ in tbs]
+    if tags and tags[0] == 0xA0:
+        tbs, tags = tbs[1:], tags[1:]
+    if tags[:6] != [0x02, 0x30, 0x30, 0x30, 0x30, 0x30] or tbs[0][2] == tbs[0][3]:
+        raise _Shape
+    rest = tags[6:]
+    if rest != sorted(set(rest)) or not set(rest) <= {0x81, 0x82, 0xA3}:
+        raise _Shape
+    serial = int.from_bytes(buf[tbs[0][2] : tbs[0][3]], "big", signed=True)
+    return serial, buf[tbs[2][1] : tbs[2][3]]
+
+
+def fast_issuer(der: bytes) -> bytes:
+    """The raw issuer name of a DER certificate; raises ``_Shape`` when unusual."""
+    tag, c, e = _tlv(der, 0, len(der))
+    if tag != 0x30 or e != len(der):
+        raise _Shape
+    return _fast_cert(der, c, e)[1]
+
+
+def _fast_time(raw: bytes) -> int:
+    if len(raw) != 13 or raw[12:] != b"Z" or not raw[:12].isdigit():
+        raise _Shape
+    digits = raw[:12].decode("ascii")
+    year = int(digits[0:2])
+    year += 2000 if year < 50 else 1900
+    try:
+        when = datetime(
+            year,
+            int(digits[2:4]),
+            int(digits[4:6]),
+            int(digits[6:8]),
+            int(digits[8:10]),
+            int(digits[10:12]),
+            tzinfo=UTC,
+        )
+    except ValueError:
+        raise _Shape from None
+    return _timestamp(when)
+
+
+def _parse_fast(der: bytes) -> SignedMessage | None:
+    try:
+        return _parse_fast_shape(der)
+    except _Shape:
+        return None
+
+
+def _parse_fast_shape(der: bytes) -> SignedMessage:
+    b = der
+    tag, c, e = _tlv(b, 0, len(b))
+    if tag != 0x30 or e != len(b):
+        raise _Shape
+    info = _children(b, c, e)
+    if len(info) != 2 or b[info[0][1] : info[0][3]] != _OID_SIGNED_DATA or info[1][0] != 0xA0:
+        raise _Shape
+    inner = _children(b, info[1][2], info[1][3])
+    if len(inner) != 1 or inner[0][0] != 0x30:
+        raise _Shape
+    sd = _children(b, inner[0][2], inner[0][3])
+    tags = [t for t, *_ in sd]
+    if tags == [0x02, 0x31, 0x30, 0xA0, 0x31]:
+        certs_el: tuple[int, int, int, int] | None = sd[3]
+    elif tags == [0x02, 0x31, 0x30, 0x31]:
+        certs_el = None
+    else:
+        raise _Shape
+    encap = _children(b, sd[2][2], sd[2][3])
+    if len(encap) != 1 or b[encap[0][1] : encap[0][3]] != _OID_DATA:
+        raise _Shape
+
+    certs: list[bytes] = []
+    ids: list[tuple[int, bytes]] = []
+    if certs_el is not None:
+        for t, s, c2, e2 in _children(b, certs_el[2], certs_el[3]):
+            if t != 0x30:
+                raise _Shape
+            certs.append(b[s:e2])
+            ids.append(_fast_cert(b, c2, e2))
+
+    infos = _children(b, sd[-1][2], sd[-1][3])
+    if len(infos) != 1 or infos[0][0] != 0x30:
+        raise _Shape
+    si = _children(b, infos[0][2], infos[0][3])
+    si_tags = [t for t, *_ in si]
+    if si_tags[:6] != [0x02, 0x30, 0x30, 0xA0, 0x30, 0x04] or si_tags[6:] not in ([], [0xA1]):
+        raise _Shape
+
+    sid = _children(b, si[1][2], si[1][3])
+    if [t for t, *_ in sid] != [0x30, 0x02] or sid[1][2] == sid[1][3]:
+        raise _Shape
+    issuer = b[sid[0][1] : sid[0][3]]
+    serial = int.from_bytes(b[sid[1][2] : sid[1][3]], "big", signed=True)
+    index = -1
+    for i, (cert_serial, cert_issuer) in enumerate(ids):
+        if cert_serial == serial and cert_issuer == issuer:
+            index = i
+            break
+    if index < 0:
+        raise _Shape
+
+    digest_algorithm = _algorithm(b, si[2], _FAST_DIGESTS)
+    signature_algorithm = _algorithm(b, si[4], _FAST_SIGNATURES)
+    signed_attrs = b"\x31" + b[si[3][1] + 1 : si[3][3]]
+
+    digest: bytes | None = None
+    signing_time: int | None = None
+    seen: set[bytes] = set()
+    for t, _, c2, e2 in _children(b, si[3][2], si[3][3]):
+        attr = _children(b, c2, e2)
+        if t != 0x30 or len(attr) != 2 or attr[1][0] != 0x31:
+            raise _Shape
+        oid = b[attr[0][1] : attr[0][3]]
+        if oid in seen:
+            raise _Shape
+        seen.add(oid)
+        values = _children(b, attr[1][2], attr[1][3])
+        if len(values) != 1:
+            raise _Shape
+        vt, vs, vc, ve = values[0]
+        if oid == _OID_MESSAGE_DIGEST and vt == 0x04:
+            digest = b[vc:ve]
+        elif oid == _OID_CONTENT_TYPE and b[vs:ve] == _OID_DATA:
+            pass
+        elif oid == _OID_SIGNING_TIME and vt == 0x17:
+            signing_time = _fast_time(b[vc:ve])
+        else:
+            raise _Shape
+    if digest is None or _OID_CONTENT_TYPE not in seen:
+        raise _Shape
+
+    unsigned: list[tuple[str, tuple[bytes, ...]]] = []
+    if len(si) == 7:
+        for t, _, c2, e2 in _children(b, si[6][2], si[6][3]):
+            attr = _children(b, c2, e2)
+            if t != 0x30 or len(attr) != 2 or attr[1][0] != 0x31:
+                raise _Shape
+            if b[attr[0][1] : attr[0][3]] != _OID_REKOR:
+                raise _Shape
+            found = tuple(b[s:e3] for _, s, _, e3 in _children(b, attr[1][2], attr[1][3]))
+            unsigned.append((OID_REKOR_ENTRY, found))
+
+    return SignedMessage(
+        certificates=tuple(certs),
+        signer_index=index,
+        digest_algorithm=digest_algorithm,
+        signature_algorithm=signature_algorithm,
+        signature=b[si[5][2] : si[5][3]],
+        signed_attrs=signed_attrs,
+        message_digest=digest,
+        signing_time=signing_time,
+        unsigned=tuple(unsigned),
+    )
 
 
 def _parse(der: bytes) -> SignedMessage:

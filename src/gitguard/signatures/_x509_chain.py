@@ -10,6 +10,7 @@ certificate that signed many commits is validated once.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import struct
 from collections.abc import Sequence
@@ -32,7 +33,9 @@ from cryptography.x509.verification import (
 )
 
 from gitguard.model import Status
-from gitguard.signatures._x509_trustroot import FulcioCA, SigstoreRoot, TimedKey
+from gitguard.signatures._cms import _Shape as _cms_shape
+from gitguard.signatures._cms import fast_issuer as _cms_fast_issuer
+from gitguard.signatures._x509_trustroot import SigstoreRoot, TimedKey
 
 OID_ISSUER_V1: Final = ObjectIdentifier("1.3.6.1.4.1.57264.1.1")
 OID_ISSUER_V2: Final = ObjectIdentifier("1.3.6.1.4.1.57264.1.8")
@@ -96,6 +99,11 @@ def check_window(cert: x509.Certificate, t: int, what: str) -> None:
 
 
 def _utf8_der(value: bytes) -> str | None:
+    if len(value) >= 2 and value[0] == 0x0C and value[1] < 0x80 and len(value) == 2 + value[1]:
+        try:  # the common short form, read directly
+            return value[2:].decode("utf-8")
+        except UnicodeDecodeError:
+            pass
     from asn1crypto import core
 
     try:
@@ -216,9 +224,9 @@ def check_key_usage(cert: x509.Certificate, *, non_repudiation_ok: bool) -> None
     raise ChainError(Status.UNKNOWN_KEY, "key-usage", "certificate's key usage excludes signing")
 
 
-def _policy_builder(
-    store: Store, t: int, *, ee_san_optional: bool
-) -> x509.verification.ClientVerifier:
+@functools.cache
+def _extension_policies(ee_san_optional: bool) -> tuple[ExtensionPolicy, ExtensionPolicy]:
+    """The CA and end-entity extension policies (immutable; built once per process)."""
     ca = ExtensionPolicy.webpki_defaults_ca().may_be_present(
         x509.ExtendedKeyUsage, Criticality.AGNOSTIC, None
     )
@@ -227,6 +235,13 @@ def _policy_builder(
     )
     if ee_san_optional:
         ee = ee.may_be_present(x509.SubjectAlternativeName, Criticality.AGNOSTIC, None)
+    return ca, ee
+
+
+def _policy_builder(
+    store: Store, t: int, *, ee_san_optional: bool
+) -> x509.verification.ClientVerifier:
+    ca, ee = _extension_policies(ee_san_optional)
     return (
         PolicyBuilder()
         .store(store)
@@ -278,8 +293,20 @@ def _sct_hash(
     raise ChainError(Status.WEAK_ALGORITHM, "sct-bad", "SCT uses a weak hash")
 
 
+def issuer_key_hash(issuer: x509.Certificate) -> bytes:
+    """SHA-256 of the issuer's DER SubjectPublicKeyInfo (RFC 6962 ``issuer_key_hash``)."""
+    return hashlib.sha256(
+        issuer.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    ).digest()
+
+
 def verify_scts(
-    cert: x509.Certificate, issuer: x509.Certificate, ctlogs: dict[bytes, TimedKey]
+    cert: x509.Certificate,
+    issuer: x509.Certificate,
+    ctlogs: dict[bytes, TimedKey],
+    key_hash: bytes | None = None,
 ) -> int:
     """Verify the embedded precertificate SCTs (RFC 6962 §3.2); at least one must come
     from a CT log of the trusted root, valid at its timestamp. Returns how many did."""
@@ -293,11 +320,8 @@ def verify_scts(
         raise ChainError(
             Status.UNKNOWN_KEY, "sct-missing", "certificate has no embedded SCT"
         ) from None
-    issuer_key_hash = hashlib.sha256(
-        issuer.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    ).digest()
+    if key_hash is None:
+        key_hash = issuer_key_hash(issuer)
     tbs = cert.tbs_precertificate_bytes
     good = 0
     for sct in scts:
@@ -309,7 +333,7 @@ def verify_scts(
             continue
         data = (
             struct.pack(">BBQH", sct.version.value, 0, ms, 1)
-            + issuer_key_hash
+            + key_hash
             + len(tbs).to_bytes(3, "big")
             + tbs
             + len(sct.extension_bytes).to_bytes(2, "big")
@@ -348,8 +372,16 @@ class SigstoreChains:
         self._issuers = {ca.chain[0].subject.public_bytes() for ca in root.cas}
         self._stores: dict[tuple[int, ...], Store] = {}
         self._cache = _ChainCache()
+        # Per CA, computed once: the RFC 6962 issuer key hash of its issuing certificate.
+        self._key_hashes = [issuer_key_hash(ca.chain[0]) for ca in root.cas]
 
-    def is_fulcio(self, cert: x509.Certificate) -> bool:
+    def is_fulcio(self, cert: x509.Certificate, der: bytes | None = None) -> bool:
+        if der is not None:
+            try:  # the raw issuer name, without building cryptography's Name
+                if _cms_fast_issuer(der) in self._issuers:
+                    return True
+            except _cms_shape:
+                pass
         return cert.issuer.public_bytes() in self._issuers
 
     def _store(self, cas: Sequence[int]) -> Store:
@@ -360,11 +392,11 @@ class SigstoreChains:
             self._stores[key] = store
         return store
 
-    def _ca_for(self, chain: Sequence[x509.Certificate], cas: Sequence[int]) -> FulcioCA:
+    def _ca_for(self, chain: Sequence[x509.Certificate], cas: Sequence[int]) -> int:
         for i in cas:
             if self.root.cas[i].chain[0] == chain[1]:
-                return self.root.cas[i]
-        return self.root.cas[cas[0]]  # pragma: no cover - the store only holds these
+                return i
+        return -1  # pragma: no cover - the store only holds these
 
     def verify(self, cert: x509.Certificate, der: bytes, t: int) -> int:
         """Check the Fulcio certificate at time ``t``; return the number of valid
@@ -392,8 +424,10 @@ class SigstoreChains:
             ) from None
         check_key_usage(cert, non_repudiation_ok=False)
         check_eku(cert, "codeSigning", required=True)
-        good = verify_scts(cert, chain[1], self.root.ctlogs)
-        ca = self._ca_for(chain, cas)
+        i = self._ca_for(chain, cas)
+        key_hash = self._key_hashes[i] if i >= 0 else None
+        good = verify_scts(cert, chain[1], self.root.ctlogs, key_hash)
+        ca = self.root.cas[i if i >= 0 else cas[0]]
         end = ca.end if ca.end is not None else float("inf")
         self._cache.put(der, chain, ca.start, end, good)
         return good

@@ -212,7 +212,7 @@ class X509Verifier:
         except _cms.CmsError as e:
             return X509Result(Status.MALFORMED, "cms-malformed", str(e), key=key)
 
-        if self._sigstore is not None and self._sigstore.is_fulcio(cert):
+        if self._sigstore is not None and self._sigstore.is_fulcio(cert, msg.signer_cert):
             return self._check_sigstore(msg, cert, key)
         if self._pki is not None:
             return self._check_pki(msg, cert, key, when)
