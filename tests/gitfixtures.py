@@ -19,6 +19,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -624,9 +625,27 @@ class GitVerdict:
     primary: str = ""
 
 
+def git_oracle(cmd: Sequence[str], **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
+    """Run a git command that verifies signatures, as a test oracle.
+
+    git 2.39 writes the payload to ``ssh-keygen``/``gpg`` on a pipe without ignoring
+    SIGPIPE: when the program exits before reading it (it does, at once, for some
+    malformed signatures), git may die of SIGPIPE depending on timing. That is a race
+    in git, not an answer; run again (a few times) until git answers."""
+    for _ in range(8):
+        proc = subprocess.run(list(cmd), capture_output=True, check=False, **kwargs)
+        if proc.returncode != -signal.SIGPIPE:
+            break
+    if proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, list(cmd), proc.stdout, proc.stderr)
+    return proc
+
+
 def git_log_verdicts(repo: Repo, *revs: str) -> dict[str, GitVerdict]:
     """``git log --format='%H %G? %GK %GF %GP'`` over ``revs`` (default ``--all``)."""
-    out = repo.git("log", "--format=%H%x1f%G?%x1f%GK%x1f%GF%x1f%GP", *(revs or ("--all",))).decode()
+    fmt = "--format=%H%x1f%G?%x1f%GK%x1f%GF%x1f%GP"
+    cmd = ["git", "-C", str(repo.path), "log", fmt, *(revs or ("--all",))]
+    out = git_oracle(cmd, env=repo.env).stdout.decode()
     verdicts = {}
     for line in out.splitlines():
         oid, code, key, fpr, primary = line.split("\x1f")

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 import sk_sign
+from gitfixtures import git_oracle
 from gitguard.model import SshTrustedKey, Status, TrustStore, Verification
 from gitguard.signatures import Verifier
 from gitguard.signatures import ssh as ssh_module
@@ -230,9 +231,9 @@ def check(
         ["git", "hash-object", "-t", "commit", "-w", "--literally", "--stdin"],
         input=commit, capture_output=True, check=True, cwd=env.repo, env=env.git_env,
     ).stdout.decode().strip()  # fmt: skip
-    git = subprocess.run(
+    git = git_oracle(
         ["git", "-c", f"gpg.ssh.allowedSignersFile={allowed}", "log", "-1", "--format=%G?", oid],
-        capture_output=True, check=True, cwd=env.repo, env=env.git_env,
+        cwd=env.repo, env=env.git_env,
     ).stdout.decode().strip()  # fmt: skip
 
     sigfile = env.scratch(".sig")
