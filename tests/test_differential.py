@@ -55,8 +55,10 @@ from gitfixtures import (
 )
 
 for _tool in ("git", "gpg", "gpgconf", "ssh-keygen"):
-    if shutil.which(_tool) is None:  # pragma: no cover - CI installs them
-        pytest.skip(f"{_tool} is required for differential tests", allow_module_level=True)
+    if shutil.which(_tool) is None:  # pragma: no cover - scripts/test.sh installs them
+        pytest.fail(
+            f"{_tool} is required for differential tests (run scripts/test.sh)", pytrace=False
+        )
 
 STATUSES = frozenset(
     {

@@ -39,8 +39,8 @@ from gitfixtures import (
 )
 
 for _tool in ("git", "gpg", "gpgconf", "ssh-keygen"):
-    if shutil.which(_tool) is None:  # pragma: no cover - CI installs them
-        pytest.skip(f"{_tool} is required for these tests", allow_module_level=True)
+    if shutil.which(_tool) is None:  # pragma: no cover - scripts/test.sh installs them
+        pytest.fail(f"{_tool} is required for these tests (run scripts/test.sh)", pytrace=False)
 
 PGP_BEGIN = b"-----BEGIN PGP SIGNATURE-----\n"
 PGP_END = b"-----END PGP SIGNATURE-----\n"

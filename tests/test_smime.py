@@ -27,7 +27,9 @@ from gitguard.signatures._x509_files import read_certificates, read_crls
 from gitguard.signatures.x509 import X509Result, X509Verifier
 
 if shutil.which("openssl") is None or shutil.which("git") is None:  # pragma: no cover
-    pytest.skip("openssl and git are required for S/MIME tests", allow_module_level=True)
+    pytest.fail(
+        "openssl and git are required for S/MIME tests (run scripts/test.sh)", pytrace=False
+    )
 
 CA_CONFIG = """\
 [ ca ]
