@@ -43,6 +43,19 @@ def _registry_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _annotation_option(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument(
+        "-a",
+        "--annotation",
+        dest="annotations",
+        action="append",
+        type=_annotation,
+        default=[],
+        metavar="KEY=VALUE",
+        help=help_text,
+    )
+
+
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     """Add the ``image`` and ``release`` command groups."""
     image = sub.add_parser(
@@ -79,16 +92,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     )
     s.add_argument("image", metavar="IMAGE", help=_IMAGE_HELP)
     s.add_argument("--key", required=True, type=Path, metavar="KEY", help="cosign private key")
-    s.add_argument(
-        "-a",
-        "--annotation",
-        dest="annotations",
-        action="append",
-        type=_annotation,
-        default=[],
-        metavar="KEY=VALUE",
-        help="add an annotation to the signed payload (repeatable)",
-    )
+    _annotation_option(s, "add an annotation to the signed payload (repeatable)")
     s.add_argument(
         "--identity",
         metavar="REF",
@@ -117,16 +121,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     )
     v.add_argument("image", metavar="IMAGE", help=_IMAGE_HELP)
     v.add_argument("--key", required=True, type=Path, metavar="PUB", help="public key (PEM)")
-    v.add_argument(
-        "-a",
-        "--annotation",
-        dest="annotations",
-        action="append",
-        type=_annotation,
-        default=[],
-        metavar="KEY=VALUE",
-        help="require this annotation in the payload (repeatable)",
-    )
+    _annotation_option(v, "require this annotation in the payload (repeatable)")
     v.add_argument(
         "--identity",
         metavar="REF",
