@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from types import FrameType
 
-    from gitguard.gitobjects import Repo
+    from gitguard import git
+    from gitguard.gitobjects import ObjectReader, Repo
     from gitguard.pushcert import PushCert
 
 RECEIVE_HOOKS = ("pre-receive", "update", "post-receive")
@@ -94,16 +95,19 @@ def _parse_timeout(text: str, source: str) -> float:
     return value
 
 
+def _config_query() -> git.Pending:
+    """Start the one ``git config`` call :class:`_HookConfig` reads (the hook runs in
+    the repository: cwd and ``GIT_DIR``)."""
+    from gitguard import git
+
+    return git.Pending("config", "-z", "--get-regexp", r"^(gitguard|extensions)\.")
+
+
 class _HookConfig:
-    """The repository's ``gitguard.*`` settings and object format, from one
-    ``git config`` call (the hook runs in the repository: cwd and ``GIT_DIR``)."""
+    """The repository's ``gitguard.*`` settings and object format."""
 
-    def __init__(self) -> None:
-        from gitguard import git
-
-        rc, out, err = git.run(
-            "config", "-z", "--get-regexp", r"^(gitguard|extensions)\.", check=False
-        )
+    def __init__(self, query: git.Pending) -> None:
+        rc, out, err = query.result(check=False)
         if rc not in (0, 1):
             msg = err.decode("utf-8", "replace").strip()
             raise _Rejected(f"cannot read the repository's git config: {msg}")
@@ -257,7 +261,7 @@ def _post_receive(hook_args: Sequence[str], chained: str | None) -> int:
 
 
 def _release(data: bytes) -> list[str]:
-    config = _HookConfig()
+    config = _HookConfig(_config_query())
     if not config.policy:
         return []
     from pathlib import Path
@@ -290,46 +294,68 @@ def _receive(
         name = os.path.basename(chained or "")
         return _failure(f"the chained hook {name} refused the push (exit {rc})"), False
 
-    config = _HookConfig()
-    if deadline is not None and config.timeout:
-        deadline.set(_parse_timeout(config.timeout, "gitguard.timeout"))
-    if config.object_format not in ("sha1", "sha256"):
-        raise _Rejected(f"unsupported object format {config.object_format!r}")
-    policy_path = policy_override or config.policy
-    if not policy_path:
-        raise _Rejected(
-            "gitguard is installed on this repository but no policy is configured",
-            (
-                "administrator: guard server install REPO.git --policy FILE "
-                "(records it as git config gitguard.policy)",
-            ),
+    # git answers the questions that do not depend on the policy (config, refs, the
+    # object reader's start) while Python imports what deciding the push needs.
+    from gitguard import git
+
+    query = _config_query()
+    refs: git.Pending | None = git.Pending(*git.REFS_QUERY)
+    reader: ObjectReader | None = None
+    try:
+        config = _HookConfig(query)
+        if deadline is not None and config.timeout:
+            deadline.set(_parse_timeout(config.timeout, "gitguard.timeout"))
+        if config.object_format not in ("sha1", "sha256"):
+            raise _Rejected(f"unsupported object format {config.object_format!r}")
+        policy_path = policy_override or config.policy
+        if not policy_path:
+            raise _Rejected(
+                "gitguard is installed on this repository but no policy is configured",
+                (
+                    "administrator: guard server install REPO.git --policy FILE "
+                    "(records it as git config gitguard.policy)",
+                ),
+            )
+        from gitguard.gitobjects import ObjectReader, Repo
+
+        repo = Repo(None, config.object_format)
+        reader = ObjectReader(repo)
+
+        import time
+
+        from gitguard.policy import load_policy_file
+        from gitguard.receive import RefUpdate, check_updates, format_report, parse_updates
+
+        now = int(time.time())
+        from gitguard.policycache import cache_path
+
+        # The hook runs in the repository: GIT_DIR is set by receive-pack (".").
+        cache = cache_path(os.environ.get("GIT_DIR") or ".")
+        policy = load_policy_file(policy_path, cache=cache)
+        if hook == "pre-receive":
+            updates = parse_updates(data, repo)
+            push_cert = _push_cert(repo, now)
+        else:
+            ref, old, new = hook_args
+            updates = [RefUpdate(old, new, ref)]
+            push_cert = None  # git gives the update hook no certificate
+        handed = (reader, refs)
+        reader = refs = None  # check_updates closes both
+        result = check_updates(
+            repo,
+            updates,
+            policy,
+            now=now,
+            push_cert=push_cert,
+            pushees=config.pushees,
+            reader=handed[0],
+            refs=handed[1],
         )
-
-    import time
-    from pathlib import Path
-
-    from gitguard.gitobjects import Repo
-    from gitguard.policy import load_policy_file
-    from gitguard.receive import RefUpdate, check_updates, format_report, parse_updates
-
-    now = int(time.time())
-    repo = Repo(None, config.object_format)
-    policy = load_policy_file(Path(policy_path))
-    if hook == "pre-receive":
-        updates = parse_updates(data, repo)
-        push_cert = _push_cert(repo, now)
-    else:
-        ref, old, new = hook_args
-        updates = [RefUpdate(old, new, ref)]
-        push_cert = None  # git gives the update hook no certificate
-    result = check_updates(
-        repo,
-        updates,
-        policy,
-        now=now,
-        push_cert=push_cert,
-        pushees=config.pushees,
-    )
+    finally:
+        if refs is not None:
+            refs.cancel()
+        if reader is not None:
+            reader.close()
     text = format_report(result)
     if hook == "update" and any(
         p.reason.startswith("signed push required") for r in result.refs for p in r.problems

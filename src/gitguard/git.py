@@ -11,6 +11,11 @@ from gitguard.errors import GitError
 
 # User configuration must not change the output we parse.
 _SAFE_CONFIG = ("-c", "core.quotePath=false", "-c", "log.showSignature=false")
+# Every ref with its object, type and peeled object: what the receive guard starts from.
+REFS_QUERY = (
+    "for-each-ref",
+    "--format=%(objectname) %(objecttype) %(*objectname) %(*objecttype) %(refname)",
+)
 
 
 def run(
@@ -41,6 +46,49 @@ def run(
         err = proc.stderr.decode("utf-8", "replace").strip()
         raise GitError(f"`git {' '.join(args)}` failed (exit {proc.returncode}): {err}")
     return proc.returncode, proc.stdout, proc.stderr
+
+
+class Pending:
+    """``git ARGS`` started in the background (stdin closed): :meth:`result` waits for it
+    and returns what :func:`run` would have. A hook starts the git questions that do
+    not depend on its policy this way, so that git answers while Python imports."""
+
+    def __init__(self, *args: str, cwd: str | os.PathLike[str] | None = None) -> None:
+        self.args = args
+        self._answer: tuple[int, bytes, bytes] | None = None
+        try:
+            self._proc = subprocess.Popen(
+                ("git", *_SAFE_CONFIG, *args),
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+        except FileNotFoundError as e:
+            raise GitError("git is not installed or not on PATH") from e
+
+    def result(self, *, check: bool = True, timeout: float = 120) -> tuple[int, bytes, bytes]:
+        if self._answer is None:
+            try:
+                out, err = self._proc.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired as e:
+                self.cancel()
+                raise GitError(f"`git {' '.join(self.args)}` timed out after {timeout} s") from e
+            self._answer = (self._proc.returncode, out, err)
+        rc, out, err = self._answer
+        if check and rc:
+            msg = err.decode("utf-8", "replace").strip()
+            raise GitError(f"`git {' '.join(self.args)}` failed (exit {rc}): {msg}")
+        return rc, out, err
+
+    def cancel(self) -> None:
+        """Stop the command if it still runs (its answer is no longer wanted)."""
+        if self._answer is not None:
+            return
+        if self._proc.poll() is None:
+            self._proc.kill()
+        out, err = self._proc.communicate()
+        self._answer = (self._proc.returncode, out, err)
 
 
 def config_get(key: str, *, cwd: str | os.PathLike[str] | None = None) -> str | None:

@@ -194,10 +194,12 @@ def _parents(data: bytes) -> list[str]:
 class _RefWork:
     """What one ref's checks collect before they become a :class:`RefResult`."""
 
-    __slots__ = ("checked", "notes", "offending", "problems")
+    __slots__ = ("checked", "notes", "offending", "parents", "problems")
 
     def __init__(self) -> None:
         self.checked = 0
+        # Parents of the ref's new commits: each is an ancestor of the new value.
+        self.parents: set[str] = set()
         self.offending: list[Verdict] = []
         self.problems: list[RefProblem] = []
         self.notes: list[str] = []
@@ -212,6 +214,9 @@ class _Guard:
         policy: Policy,
         now: int,
         known: Sequence[str] | None,
+        *,
+        reader: ObjectReader | None = None,
+        refs: git.Pending | None = None,
     ) -> None:
         from gitguard.signatures import Verifier
 
@@ -219,7 +224,8 @@ class _Guard:
         self.policy = policy
         self.now = now
         self.zero = repo.zero_id
-        self.reader = ObjectReader(repo)
+        self.reader = reader if reader is not None else ObjectReader(repo)
+        self._refs = refs
         self.verifier: Verifier = Verifier(policy.trust)
         self._known = known
         self._protected: list[str] | None = None
@@ -234,6 +240,8 @@ class _Guard:
 
     def close(self) -> None:
         self.reader.close()
+        if self._refs is not None:
+            self._refs.cancel()
 
     # -- git questions --------------------------------------------------------------
 
@@ -243,8 +251,11 @@ class _Guard:
         if self._known is not None:
             return list(self._known)
         if self._protected is None:
-            fmt = "%(objectname) %(objecttype) %(*objectname) %(*objecttype) %(refname)"
-            _, out, _ = git.run("for-each-ref", f"--format={fmt}", cwd=self.repo.path)
+            if self._refs is not None:
+                _, out, _ = self._refs.result()
+                self._refs = None
+            else:
+                _, out, _ = git.run(*git.REFS_QUERY, cwd=self.repo.path)
             tips: list[str] = []
             for line in out.decode("utf-8", "surrogateescape").splitlines():
                 oid, typ, peeled, peeled_typ, ref = line.split(" ", 4)
@@ -335,6 +346,7 @@ class _Guard:
                 if typ != "commit":
                     raise GitError(f"{oid} is listed by rev-list but reads as {typ}")
                 parents = _parents(data)
+                work.parents.update(parents)
                 merges = merges or len(parents) > 1
                 verdict = self._judged.get((key, oid))
                 if verdict is None:
@@ -428,12 +440,14 @@ class _Guard:
                     )
                 )
         else:
-            if update.old not in (self.zero, update.new) and not rule.allow_force_push:
-                self._check_fast_forward(update, label, work)
             if rule.require == "signed":
                 self.check_commits(update, rule, work)
             elif rule.require == "signed-tag":
                 self.check_tag(update, rule, work)
+            # After check_commits: a parent of a new commit is an ancestor of the new
+            # value, which spares most fast-forwards a `git merge-base`.
+            if update.old not in (self.zero, update.new) and not rule.allow_force_push:
+                self._check_fast_forward(update, label, work)
         return _ref_result(update, rule, label, work, deleting)
 
     def _check_fast_forward(self, update: RefUpdate, label: str, work: _RefWork) -> None:
@@ -446,7 +460,7 @@ class _Guard:
                     "tags do not move: create a new tag instead",
                 )
             )
-        elif not self.is_ancestor(update.old, update.new):
+        elif update.old not in work.parents and not self.is_ancestor(update.old, update.new):
             work.problems.append(
                 RefProblem(
                     f"force push: {_short(update.new)} does not contain the current "
@@ -560,13 +574,18 @@ def check_updates(
     push_cert: PushCert | None = None,
     known: Sequence[str] | None = None,
     pushees: Sequence[str] = (),
+    reader: ObjectReader | None = None,
+    refs: git.Pending | None = None,
 ) -> ReceiveResult:
     """Decide every ref update of one push (see the module docstring). Raises
-    :class:`GuardError` for input or git failures: callers fail closed."""
-    for update in updates:
-        check_update(update, repo)
-    guard = _Guard(repo, policy, now, known)
+    :class:`GuardError` for input or git failures: callers fail closed.
+
+    A hook may start git early and pass it in (both are closed here): ``reader``, the
+    repository's :class:`ObjectReader`, and ``refs``, ``git.Pending(*git.REFS_QUERY)``."""
+    guard = _Guard(repo, policy, now, known, reader=reader, refs=refs)
     try:
+        for update in updates:
+            check_update(update, repo)
         cert: CertCheck | None = None
         needs_cert = any(
             (r := policy.rule_for(u.ref)) is not None and r.require_signed_push for u in updates
