@@ -21,7 +21,6 @@ sliced from the object bytes, never re-serialised.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 import subprocess
@@ -308,6 +307,8 @@ def parse_commit(
     ]
     hash_name = "sha256" if object_format == "sha256" else "sha1"
     for content in mergetags:
+        import hashlib  # rare (mergetags): off the receive hook's import path
+
         tag_id = hashlib.new(hash_name, b"tag %d\x00" % len(content) + content).hexdigest()
         facts.append(parse_tag(tag_id, content, kind=Kind.MERGETAG, commit=oid))
     return facts

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import struct
+
+from gitguard._digest import sha256
 
 KEY_TYPES = frozenset(
     {
@@ -23,7 +24,7 @@ KEY_TYPES = frozenset(
 
 def fingerprint(blob: bytes) -> str:
     """OpenSSH's default fingerprint: ``SHA256:`` + unpadded base64 of SHA-256(blob)."""
-    digest = base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+    digest = base64.b64encode(sha256(blob)).decode().rstrip("=")
     return f"SHA256:{digest}"
 
 
