@@ -4,6 +4,7 @@ shims shipped in ``hooks/`` — each proven by a real push."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
@@ -11,8 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cryptography
 import pytest
 
+import gitguard
 from gitfixtures import Repo, ssh_signer, tool_env
 from gitguard.cli import main
 from gitguard.errors import GuardError, PolicyError
@@ -79,7 +82,10 @@ def test_install_writes_shims_that_name_the_interpreter(world: World) -> None:
         shim = world.hooks / name
         text = shim.read_text()
         assert text.startswith(f"#!/bin/sh\n{SHIM_MARKER}: the {name} hook")
-        assert f"exec {sys.executable} -I -c " in text
+        # Without site (-S), with the paths site would add (an editable install's
+        # source directory included): pushes do not pay for site and .pth files.
+        assert f"exec {sys.executable} -I -S -c " in text
+        assert json.dumps(str(Path(gitguard.__file__).parent.parent)) in text
         assert "/usr/bin/env" not in text
         assert shim.stat().st_mode & stat.S_IXUSR
     assert not (world.hooks / "update").exists()
@@ -91,6 +97,40 @@ def test_install_writes_shims_that_name_the_interpreter(world: World) -> None:
     again = world.server.install(world.policy, update_hook=True, timeout=20)
     assert f"installed {world.hooks / 'update'}" in again.lines
     assert world.server.git("config", "gitguard.timeout").strip() == "20"
+
+
+def test_a_shim_that_cannot_load_gitguard_refuses_with_a_reason(world: World) -> None:
+    """The interpreter moved or gitguard's paths changed: the push is refused, and the
+    pusher reads why (not a traceback)."""
+    world.server.install(world.policy)
+    shim = world.hooks / "pre-receive"
+    src = json.dumps(str(Path(gitguard.__file__).parent.parent))
+    site_packages = json.dumps(str(Path(cryptography.__file__).parent.parent))
+    text = shim.read_text()
+    assert src in text
+    assert site_packages in text
+    shim.write_text(text.replace(src, '"/nonexistent"').replace(site_packages, '"/nonexistent"'))
+    world.client.commit("signed", signer=world.alice)
+    result = push(world.client, world.server, "HEAD:refs/heads/main")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert (
+        "gitguard: push rejected: cannot start gitguard (ModuleNotFoundError: No module "
+        "named 'gitguard'); the administrator must install the hooks again" in output
+    )
+    assert "Traceback" not in output
+
+
+def test_shims_keep_site_when_the_interpreter_needs_it(world: World) -> None:
+    """An interpreter that cannot load the hook's modules without site (here: one that
+    does not exist while the shim is written) gets a plain -I shim."""
+    from gitguard.serverinstall import site_paths
+
+    assert site_paths(str(world.tmp / "no-such-python")) is None
+    install(world.server.path, policy=world.policy, python=str(world.tmp / "no-such-python"))
+    text = (world.hooks / "pre-receive").read_text()
+    assert f"exec {world.tmp / 'no-such-python'} -I -c " in text
+    assert "sys.path +=" not in text
 
 
 def test_install_refuses_what_is_not_a_bare_repository(world: World) -> None:

@@ -21,10 +21,11 @@ cannot change what runs), straight into :func:`gitguard.cli_server.hook_main`.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,7 +37,24 @@ SHIM_MARKER = "# gitguard-shim"
 CHAINED_SUFFIX = ".gitguard-chained"
 DOT_D_NAME = "gitguard"
 NONCE_SLOP = 30
-_EXEC = "import sys; from gitguard.cli_server import hook_main; sys.exit(hook_main())"
+_RUN = "sys.exit(hook_main())"
+# An interpreter that cannot load gitguard (moved, upgraded, uninstalled) exits 1, which
+# refuses the push; this says why instead of a traceback.
+_EXCEPTHOOK = (
+    "sys.excepthook = lambda t, e, tb: sys.stderr.write("
+    'f"gitguard: push rejected: cannot start gitguard ({t.__name__}: {e}); the '
+    'administrator must install the hooks again (guard server install)\\n")'
+)
+# What a hook may import, checked when a shim is written to run without site.
+_HOOK_MODULES = (
+    "gitguard.cli_server",
+    "gitguard.receive",
+    "gitguard.pushcert",
+    "gitguard.release",
+    "gitguard.signatures.ssh",
+    "gitguard.signatures.openpgp",
+    "gitguard.signatures.x509",
+)
 # The environment variables that locate a repository: stripped before running git on
 # the repository being installed (install may itself run inside another hook).
 _REPO_ENV = (
@@ -139,6 +157,49 @@ def is_shim(path: Path) -> bool:
 _HEREDOC = "GITGUARD_PUSHED_REFS"
 
 
+def _hook_code(paths: Sequence[str] | None) -> str:
+    parts = ["import sys", _EXCEPTHOOK]
+    if paths is not None:
+        # JSON's string syntax is Python's; its double quotes read well in the shim.
+        parts.append(f"sys.path += {json.dumps(list(paths))}")
+    parts += ["from gitguard.cli_server import hook_main", _RUN]
+    return "; ".join(parts)
+
+
+def site_paths(python: str) -> list[str] | None:
+    """What ``site`` adds to ``python``'s module path (site-packages, ``.pth``
+    entries such as an editable install's source directory), provided that with those
+    paths alone, and without running ``site``, every module a hook may need imports;
+    else None.
+
+    Shims for such an interpreter run it with ``-S`` and these paths: ``site`` and the
+    ``.pth`` files cost every push ≈5 ms of a hook whose whole budget is a few tens."""
+    import subprocess
+
+    show = "import sys, json; print(json.dumps(sys.path))"
+    try:
+        runs = [
+            subprocess.run(
+                [python, *flags, "-c", show], capture_output=True, check=True, timeout=60
+            )
+            for flags in (("-I",), ("-I", "-S"))
+        ]
+        with_site, without = (json.loads(r.stdout) for r in runs)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+    if not all(isinstance(p, str) for p in (*with_site, *without)):
+        return None
+    paths = [p for p in with_site if p not in without]
+    probe = f"import sys; sys.path += {json.dumps(paths)}; import " + ", ".join(_HOOK_MODULES)
+    try:
+        subprocess.run(
+            [python, "-I", "-S", "-c", probe], capture_output=True, check=True, timeout=60
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return paths
+
+
 def shim_text(
     hook: str,
     python: str,
@@ -146,11 +207,15 @@ def shim_text(
     *,
     policy: Path | None = None,
     timeout: float | None = None,
+    paths: Sequence[str] | None = None,
 ) -> str:
     """The shell shim for ``hook``: ``exec`` ``python`` (absolute) into hook_main.
     ``policy`` and ``timeout``, when given, are fixed in the shim (for platforms whose
-    repository config the administrator does not control)."""
-    argv = [python, "-I", "-c", _EXEC, hook]
+    repository config the administrator does not control). With ``paths`` (what
+    :func:`site_paths` found), ``python`` runs without ``site`` (``-S``) and with those
+    paths added to its module path."""
+    flags = ["-I"] if paths is None else ["-I", "-S"]
+    argv = [python, *flags, "-c", _hook_code(paths), hook]
     if policy is not None:
         argv += ["--policy", str(policy)]
     if timeout is not None:
@@ -282,11 +347,12 @@ def install(
     if loaded is not None and any(r.require_signed_push for r in loaded.rules):
         _enable_push_certs(info.path, result)
 
+    paths = site_paths(interpreter)
     for hook, path, keep, rename in plans:
         if rename and keep is not None:
             os.replace(path, keep)
             result.lines.append(f"kept the existing {hook} hook as {keep} (runs first)")
-        _write_executable(path, shim_text(hook, interpreter, keep))
+        _write_executable(path, shim_text(hook, interpreter, keep, paths=paths))
         result.lines.append(f"installed {path}")
     result.lines.append(f"interpreter: {interpreter}")
     if info.hooks_dir != target_dir:
@@ -350,8 +416,11 @@ def _hook_state(path: Path, result: CheckResult, *, required: bool) -> str:
         return state + ", interpreter missing"
     import subprocess
 
+    # The shim's own command, up to loading gitguard.
+    flags = argv[1 : argv.index("-c")] if "-c" in argv else ["-I"]
+    code = argv[argv.index("-c") + 1] if "-c" in argv else "import gitguard.cli_server"
     probe = subprocess.run(
-        [python, "-I", "-c", "import gitguard.cli_server"],
+        [python, *flags, "-c", code.replace(_RUN, "None")],
         capture_output=True,
         check=False,
         timeout=60,
