@@ -7,8 +7,6 @@ it pure lets the policy change along history later (in-repo policy) and makes th
 decision table testable without git or keys.
 """
 
-from __future__ import annotations
-
 import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -186,7 +184,7 @@ def _utc(t: int) -> str:
 
 
 def evaluate(
-    obj: SignedObject, v: Verification | None, policy: Policy | None, *, now: int | None = None
+    obj: SignedObject, v: Verification | None, policy: "Policy | None", *, now: int | None = None
 ) -> Verdict:
     """Decide one object. ``v`` is ``None`` exactly when the object has no signature
     or is malformed.

@@ -18,8 +18,6 @@ No process is spawned per object. Signature extraction follows git's own
 sliced from the object bytes, never re-serialised.
 """
 
-from __future__ import annotations
-
 import contextlib
 import os
 import re
@@ -129,7 +127,7 @@ class ObjectReader:
             self._proc.wait()
         self._stdout.close()
 
-    def __enter__(self) -> ObjectReader:
+    def __enter__(self) -> "ObjectReader":
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -6,8 +6,6 @@ worker processes, and verdicts are a stable, serialisable contract (JSON output,
 later verification records stored as git notes).
 """
 
-from __future__ import annotations
-
 import enum
 from typing import NamedTuple
 

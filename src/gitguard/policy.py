@@ -76,8 +76,6 @@ is ``file:line: key.path: message``. Key paths count array elements from 1
 anywhere is an error: a typo must not quietly weaken the policy.
 """
 
-from __future__ import annotations
-
 import contextlib
 import os
 from collections.abc import Iterable, Iterator, Mapping
@@ -140,7 +138,7 @@ class FrozenMap(Mapping[K, V]):
     def __repr__(self) -> str:
         return f"FrozenMap({self._d!r})"
 
-    def __reduce__(self) -> tuple[type[FrozenMap[K, V]], tuple[dict[K, V]]]:
+    def __reduce__(self) -> "tuple[type[FrozenMap[K, V]], tuple[dict[K, V]]]":
         return (type(self), (self._d,))
 
 

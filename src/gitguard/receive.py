@@ -47,8 +47,6 @@ Why "new" means "not in *protected* history" rather than ``--not --all``: with
 new, and could then be fast-forwarded onto a protected branch unchecked.
 """
 
-from __future__ import annotations
-
 import os
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, NamedTuple
@@ -62,7 +60,6 @@ from gitguard.model import Format, Kind, SignedObject, Status, Verification
 if TYPE_CHECKING:
     from gitguard.policy import Policy, Rule
     from gitguard.pushcert import CertCheck, PushCert
-    from gitguard.signatures import Verifier
 
 REPORT_CAP = 50  # offending objects listed in a report; the rest are counted
 _CHUNK = 256
@@ -172,7 +169,7 @@ def check_update(update: RefUpdate, repo: Repo) -> None:
         raise GuardError(f"{update.ref[:200]!r} is not a full ref name")
 
 
-def rule_label(policy: Policy, rule: Rule) -> str:
+def rule_label(policy: "Policy", rule: "Rule") -> str:
     """``policy.toml:12``: the rule's file (base name) and line."""
     return f"{os.path.basename(policy.source)}:{rule.line}"
 
@@ -211,7 +208,7 @@ class _Guard:
     def __init__(
         self,
         repo: Repo,
-        policy: Policy,
+        policy: "Policy",
         now: int,
         known: Sequence[str] | None,
         *,
@@ -274,7 +271,7 @@ class _Guard:
         rc, _, _ = git.run("merge-base", "--is-ancestor", old, new, cwd=self.repo.path, check=False)
         return rc == 0
 
-    def new_commits(self, new: str, rule: Rule) -> list[str]:
+    def new_commits(self, new: str, rule: "Rule") -> list[str]:
         """``git rev-list --topo-order [--first-parent] NEW --not PROTECTED EXEMPT``."""
         args = ["rev-list", "--topo-order", "--stdin"]
         if rule.merges == "first-parent":
@@ -305,7 +302,7 @@ class _Guard:
                 v = at_push._replace(reason=f"at push time: {reason}")
         return v
 
-    def judge(self, obj: SignedObject, rule: Rule, ref: str) -> Verdict:
+    def judge(self, obj: SignedObject, rule: "Rule", ref: str) -> Verdict:
         """The verdict for ``obj`` under ``rule``: the signature (verified once per
         object), the signer's lifetime at push time, the rule's signers and
         committer match."""
@@ -334,7 +331,7 @@ class _Guard:
             return verdict  # good verdicts are counted, not kept: no copy
         return verdict._replace(ref=ref, rule=rule_label(self.policy, rule))
 
-    def check_commits(self, update: RefUpdate, rule: Rule, work: _RefWork) -> None:
+    def check_commits(self, update: RefUpdate, rule: "Rule", work: _RefWork) -> None:
         oids = self.new_commits(update.new, rule)
         key = id(rule)
         earliest_bad: str | None = None
@@ -368,7 +365,7 @@ class _Guard:
             cmd = cmd.replace("git rebase ", "git rebase --rebase-merges ", 1)
         work.offending[:] = [v._replace(hint=_commit_fix(v, cmd, rule)) for v in work.offending]
 
-    def check_tag(self, update: RefUpdate, rule: Rule, work: _RefWork) -> None:
+    def check_tag(self, update: RefUpdate, rule: "Rule", work: _RefWork) -> None:
         typ, data = self.reader.read(update.new)
         name = update.ref.removeprefix("refs/tags/")
         label = rule_label(self.policy, rule)
@@ -412,7 +409,7 @@ class _Guard:
                 hint = f"{HINTS[verdict.status]}; re-sign the tag: {resign}"
             work.offending.append(verdict._replace(hint=hint))
 
-    def check_ref(self, update: RefUpdate, cert: CertCheck | None) -> RefResult:
+    def check_ref(self, update: RefUpdate, cert: "CertCheck | None") -> RefResult:
         rule = self.policy.rule_for(update.ref)
         if rule is None:
             if self.policy.default == "deny":
@@ -472,7 +469,7 @@ class _Guard:
             )
 
     def _check_cert(
-        self, update: RefUpdate, rule: Rule, cert: CertCheck | None, work: _RefWork
+        self, update: RefUpdate, rule: "Rule", cert: "CertCheck | None", work: _RefWork
     ) -> None:
         label = rule_label(self.policy, rule)
         if cert is None or not cert.ok:
@@ -502,7 +499,7 @@ def _restate(verdict: Verdict, status: Status, reason: str) -> Verdict:
     )
 
 
-def _identity_matches(policy: Policy, v: Verification, obj: SignedObject) -> bool:
+def _identity_matches(policy: "Policy", v: Verification, obj: SignedObject) -> bool:
     email = obj.committer_email.casefold()
     if not email:
         return False
@@ -513,7 +510,7 @@ def _identity_matches(policy: Policy, v: Verification, obj: SignedObject) -> boo
     return any(i.casefold() == email for i in identities)
 
 
-def _commit_fix(v: Verdict, cmd: str, rule: Rule) -> str:
+def _commit_fix(v: Verdict, cmd: str, rule: "Rule") -> str:
     hint = HINTS[v.status]
     if _REBASE in hint:
         return hint.replace(_REBASE, cmd)
@@ -530,7 +527,7 @@ def _commit_fix(v: Verdict, cmd: str, rule: Rule) -> str:
 
 
 def _ref_result(
-    update: RefUpdate, rule: Rule, label: str, work: _RefWork, deleting: bool
+    update: RefUpdate, rule: "Rule", label: str, work: _RefWork, deleting: bool
 ) -> RefResult:
     reasons = [p.reason.split(" (rule ", 1)[0] for p in work.problems]
     if work.offending and rule.require == "signed":
@@ -568,10 +565,10 @@ def _ref_result(
 def check_updates(
     repo: Repo,
     updates: Sequence[RefUpdate],
-    policy: Policy,
+    policy: "Policy",
     *,
     now: int,
-    push_cert: PushCert | None = None,
+    push_cert: "PushCert | None" = None,
     known: Sequence[str] | None = None,
     pushees: Sequence[str] = (),
     reader: ObjectReader | None = None,
