@@ -1,12 +1,15 @@
 """The one place that runs git. argv tuples only, never a shell; failures raise
-:class:`~gitguard.errors.GitError` naming the command, exit code and stderr."""
+:class:`~gitguard.errors.GitError` naming the command, exit code and stderr.
+
+Processes are started by :mod:`gitguard._spawn` (not :mod:`subprocess`, whose imports
+alone cost every push ≈5 ms); a working directory is given to git as ``-C``."""
 
 from __future__ import annotations
 
 import os
-import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
+from gitguard import _spawn
 from gitguard.errors import GitError
 
 # User configuration must not change the output we parse.
@@ -18,6 +21,51 @@ REFS_QUERY = (
 )
 
 
+def argv(
+    args: Sequence[str], cwd: str | os.PathLike[str] | None = None, *, safe: bool = True
+) -> list[str]:
+    """``git [-C CWD] [safe config] ARGS``."""
+    where = ["-C", os.fspath(cwd)] if cwd is not None else []
+    return ["git", *where, *(_SAFE_CONFIG if safe else ()), *args]
+
+
+def start(
+    args: Sequence[str],
+    cwd: str | os.PathLike[str] | None = None,
+    *,
+    safe: bool = True,
+    stdin: int | None = None,
+    stdout: int | None = _spawn.PIPE,
+    stderr: int | None = _spawn.PIPE,
+    env: Mapping[str, str] | None = None,
+) -> _spawn.Child:
+    """Start ``git ARGS`` (streams: ``_spawn.PIPE``, ``_spawn.DEVNULL`` or inherited)."""
+    try:
+        return _spawn.Child(
+            argv(args, cwd, safe=safe), stdin=stdin, stdout=stdout, stderr=stderr, env=env
+        )
+    except FileNotFoundError as e:
+        raise GitError("git is not installed or not on PATH") from e
+
+
+def _answer(
+    child: _spawn.Child, args: Sequence[str], input: bytes | None, timeout: float | None
+) -> tuple[int, bytes, bytes]:
+    try:
+        out, err = child.communicate(input, timeout)
+    except _spawn.Timeout:
+        raise GitError(f"`git {' '.join(args)}` timed out after {timeout} s") from None
+    return child.wait(), out, err
+
+
+def _checked(args: Sequence[str], answer: tuple[int, bytes, bytes]) -> tuple[int, bytes, bytes]:
+    rc, _, err = answer
+    if rc:
+        msg = err.decode("utf-8", "replace").strip()
+        raise GitError(f"`git {' '.join(args)}` failed (exit {rc}): {msg}")
+    return answer
+
+
 def run(
     *args: str,
     cwd: str | os.PathLike[str] | None = None,
@@ -27,25 +75,9 @@ def run(
     timeout: float | None = 120,
 ) -> tuple[int, bytes, bytes]:
     """Run ``git ARGS`` and return ``(returncode, stdout, stderr)``."""
-    cmd = ("git", *_SAFE_CONFIG, *args)
-    try:
-        proc = subprocess.run(
-            cmd,
-            cwd=cwd,
-            input=input,
-            capture_output=True,
-            env=dict(env) if env is not None else None,
-            timeout=timeout,
-            check=False,
-        )
-    except FileNotFoundError as e:
-        raise GitError("git is not installed or not on PATH") from e
-    except subprocess.TimeoutExpired as e:
-        raise GitError(f"`git {' '.join(args)}` timed out after {timeout} s") from e
-    if check and proc.returncode:
-        err = proc.stderr.decode("utf-8", "replace").strip()
-        raise GitError(f"`git {' '.join(args)}` failed (exit {proc.returncode}): {err}")
-    return proc.returncode, proc.stdout, proc.stderr
+    child = start(args, cwd, stdin=_spawn.PIPE if input is not None else _spawn.DEVNULL, env=env)
+    answer = _answer(child, args, input, timeout)
+    return _checked(args, answer) if check else answer
 
 
 class Pending:
@@ -56,39 +88,19 @@ class Pending:
     def __init__(self, *args: str, cwd: str | os.PathLike[str] | None = None) -> None:
         self.args = args
         self._answer: tuple[int, bytes, bytes] | None = None
-        try:
-            self._proc = subprocess.Popen(
-                ("git", *_SAFE_CONFIG, *args),
-                cwd=cwd,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-            )
-        except FileNotFoundError as e:
-            raise GitError("git is not installed or not on PATH") from e
+        self._child = start(args, cwd, stdin=_spawn.DEVNULL)
 
     def result(self, *, check: bool = True, timeout: float = 120) -> tuple[int, bytes, bytes]:
         if self._answer is None:
-            try:
-                out, err = self._proc.communicate(timeout=timeout)
-            except subprocess.TimeoutExpired as e:
-                self.cancel()
-                raise GitError(f"`git {' '.join(self.args)}` timed out after {timeout} s") from e
-            self._answer = (self._proc.returncode, out, err)
-        rc, out, err = self._answer
-        if check and rc:
-            msg = err.decode("utf-8", "replace").strip()
-            raise GitError(f"`git {' '.join(self.args)}` failed (exit {rc}): {msg}")
-        return rc, out, err
+            self._answer = _answer(self._child, self.args, None, timeout)
+        return _checked(self.args, self._answer) if check else self._answer
 
     def cancel(self) -> None:
         """Stop the command if it still runs (its answer is no longer wanted)."""
-        if self._answer is not None:
-            return
-        if self._proc.poll() is None:
-            self._proc.kill()
-        out, err = self._proc.communicate()
-        self._answer = (self._proc.returncode, out, err)
+        if self._answer is None:
+            self._child.kill()
+            self._child.close()
+            self._answer = (self._child.wait(), b"", b"")
 
 
 def config_get(key: str, *, cwd: str | os.PathLike[str] | None = None) -> str | None:

@@ -21,11 +21,10 @@ sliced from the object bytes, never re-serialised.
 import contextlib
 import os
 import re
-import subprocess
 from collections.abc import Generator, Sequence
 from typing import IO, NamedTuple
 
-from gitguard import git
+from gitguard import _spawn, git
 from gitguard.errors import GitError
 from gitguard.model import Kind, SignedObject
 
@@ -75,17 +74,14 @@ class ObjectReader:
     """A ``git cat-file --batch`` process: many objects, one process."""
 
     def __init__(self, repo: Repo) -> None:
-        self._repo = repo
-        try:
-            self._proc = subprocess.Popen(
-                ("git", "cat-file", "--batch"),
-                cwd=repo.path,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-            )
-        except FileNotFoundError as e:
-            raise GitError("git is not installed or not on PATH") from e
+        self._proc = git.start(
+            ("cat-file", "--batch"),
+            repo.path,
+            safe=False,
+            stdin=_spawn.PIPE,
+            stdout=_spawn.PIPE,
+            stderr=_spawn.DEVNULL,
+        )
         if self._proc.stdin is None or self._proc.stdout is None:  # pragma: no cover
             raise GitError("cannot talk to git cat-file")
         self._stdin: IO[bytes] = self._proc.stdin
@@ -122,10 +118,7 @@ class ObjectReader:
         return fields[0].decode(), fields[1].decode(), data[:-1]
 
     def close(self) -> None:
-        if self._proc.poll() is None:
-            self._stdin.close()
-            self._proc.wait()
-        self._stdout.close()
+        self._proc.close()
 
     def __enter__(self) -> "ObjectReader":
         return self
@@ -136,14 +129,14 @@ class ObjectReader:
 
 def rev_list(repo: Repo, revisions: Sequence[str], *, all_refs: bool) -> Generator[str, None, None]:
     """Stream commit ids as ``git rev-list`` resolves the revisions (each once)."""
-    args = ["git", "rev-list"]
+    args = ["rev-list"]
     if all_refs:
         args.append("--all")
     args.append("--end-of-options")
     args.extend(revisions)
     if not revisions and not all_refs:
         args.append("HEAD")
-    proc = subprocess.Popen(args, cwd=repo.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = git.start(args, repo.path, safe=False)
     if proc.stdout is None or proc.stderr is None:  # pragma: no cover
         raise GitError("cannot talk to git rev-list")
     finished = False
