@@ -3,7 +3,8 @@
 ``subprocess`` imports ``threading``, ``selectors``, ``locale`` and more: ≈5 ms that
 every push would pay before its hook has run a single git command. This module is the
 part of ``Popen`` that gitguard uses, on :func:`os.posix_spawn` (vfork and exec in
-glibc) and :func:`select.poll`:
+glibc; a fork instead measured slower under load: copy-on-write faults in the parent)
+and :func:`select.poll`:
 
 - standard streams are each inherited, ``PIPE`` or ``DEVNULL``;
 - SIGPIPE and SIGXFSZ are reset to their defaults in the child (Python ignores them;
@@ -23,7 +24,7 @@ import select
 import signal
 import time
 from collections.abc import Mapping, Sequence
-from typing import IO
+from typing import IO, Any
 
 PIPE = -1
 DEVNULL = -3
@@ -31,6 +32,9 @@ _RESET_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGPIPE", "SIGXFZ", "SIGXFSZ") if hasattr(signal, name)
 )
 _CHUNK = 65536
+# posix_spawn file actions: (DUP2, fd, target), (OPEN, target, path, flags, mode),
+# (CLOSE, fd).
+Action = tuple[Any, ...]
 
 
 class Timeout(Exception):
@@ -103,7 +107,7 @@ class Child:
         for mode in (stdin, stdout, stderr):
             if mode not in (None, PIPE, DEVNULL):
                 raise ValueError(f"unsupported stream mode {mode}")
-        actions: list[tuple[int, ...] | tuple[int, int, str, int, int]] = []
+        actions: list[Action] = []
         ours: dict[int, int] = {}  # child fd -> our end of its pipe
         theirs: list[int] = []
         try:
@@ -176,7 +180,7 @@ class Child:
                 chunks[fd] = []
                 poller.register(fd, select.POLLIN)
         pending = memoryview(input or b"")
-        writer = self.stdin
+        writer = self.stdin if self.stdin is not None and not self.stdin.closed else None
         if writer is not None:
             writer.flush()
             if pending:

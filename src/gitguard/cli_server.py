@@ -302,6 +302,15 @@ def _receive(
     refs: git.Pending | None = git.Pending(*git.REFS_QUERY)
     reader: ObjectReader | None = None
     try:
+        from gitguard.gitobjects import ObjectReader, Repo
+
+        reader = ObjectReader(None)
+        import time
+
+        from gitguard.policy import load_policy_file
+        from gitguard.policycache import cache_path
+        from gitguard.receive import RefUpdate, check_updates, format_report, parse_updates
+
         config = _HookConfig(query)
         if deadline is not None and config.timeout:
             deadline.set(_parse_timeout(config.timeout, "gitguard.timeout"))
@@ -316,21 +325,10 @@ def _receive(
                     "(records it as git config gitguard.policy)",
                 ),
             )
-        from gitguard.gitobjects import ObjectReader, Repo
-
         repo = Repo(None, config.object_format)
-        reader = ObjectReader(repo)
-
-        import time
-
-        from gitguard.policy import load_policy_file
-        from gitguard.receive import RefUpdate, check_updates, format_report, parse_updates
-
-        now = int(time.time())
-        from gitguard.policycache import cache_path
-
         # The hook runs in the repository: GIT_DIR is set by receive-pack (".").
         cache = cache_path(os.environ.get("GIT_DIR") or ".")
+        now = int(time.time())
         policy = load_policy_file(policy_path, cache=cache)
         if hook == "pre-receive":
             updates = parse_updates(data, repo)
@@ -352,6 +350,7 @@ def _receive(
             refs=handed[1],
         )
     finally:
+        query.cancel()
         if refs is not None:
             refs.cancel()
         if reader is not None:

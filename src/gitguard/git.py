@@ -80,19 +80,34 @@ def run(
     return _checked(args, answer) if check else answer
 
 
-class Pending:
-    """``git ARGS`` started in the background (stdin closed): :meth:`result` waits for it
-    and returns what :func:`run` would have. A hook starts the git questions that do
-    not depend on its policy this way, so that git answers while Python imports."""
+# Input a Pending writes at once (a pipe holds 64 KiB): git can start working while
+# Python does something else. Longer input is written when the result is asked for.
+_INPUT_AT_ONCE = 32 * 1024
 
-    def __init__(self, *args: str, cwd: str | os.PathLike[str] | None = None) -> None:
+
+class Pending:
+    """``git ARGS`` started in the background: :meth:`result` waits for it and returns
+    what :func:`run` would have. A hook starts the git questions that do not depend on
+    its policy this way, so that git answers while Python imports."""
+
+    def __init__(
+        self, *args: str, cwd: str | os.PathLike[str] | None = None, input: bytes | None = None
+    ) -> None:
         self.args = args
         self._answer: tuple[int, bytes, bytes] | None = None
-        self._child = start(args, cwd, stdin=_spawn.DEVNULL)
+        self._input = input
+        self._child = start(args, cwd, stdin=_spawn.DEVNULL if input is None else _spawn.PIPE)
+        if input is not None and len(input) <= _INPUT_AT_ONCE and self._child.stdin is not None:
+            try:
+                self._child.stdin.write(input)
+                self._child.stdin.close()
+            except BrokenPipeError:  # git ended already: its answer says why
+                pass
+            self._input = None
 
     def result(self, *, check: bool = True, timeout: float = 120) -> tuple[int, bytes, bytes]:
         if self._answer is None:
-            self._answer = _answer(self._child, self.args, None, timeout)
+            self._answer = _answer(self._child, self.args, self._input, timeout)
         return _checked(self.args, self._answer) if check else self._answer
 
     def cancel(self) -> None:

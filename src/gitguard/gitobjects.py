@@ -73,10 +73,13 @@ def open_repo(path: str | os.PathLike[str] | None) -> Repo:
 class ObjectReader:
     """A ``git cat-file --batch`` process: many objects, one process."""
 
-    def __init__(self, repo: Repo) -> None:
+    def __init__(self, repo: Repo | None) -> None:
+        """Read from ``repo``; ``None``: from where git's environment points (cwd,
+        ``GIT_DIR``), as inside a hook, which can start reading before it knows the
+        repository's object format (reading does not depend on it)."""
         self._proc = git.start(
             ("cat-file", "--batch"),
-            repo.path,
+            repo.path if repo is not None else None,
             safe=False,
             stdin=_spawn.PIPE,
             stdout=_spawn.PIPE,

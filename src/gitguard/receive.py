@@ -63,6 +63,7 @@ if TYPE_CHECKING:
 
 REPORT_CAP = 50  # offending objects listed in a report; the rest are counted
 _CHUNK = 256
+_PREFETCH = 4  # new-commit walks started ahead of their ref's turn
 _HEX = frozenset("0123456789abcdef")
 # evaluate's HINTS give this command with a placeholder; reports give it with the
 # real base, and --allow-empty so that empty commits do not stop the rebase.
@@ -226,6 +227,8 @@ class _Guard:
         self.verifier: Verifier = Verifier(policy.trust)
         self._known = known
         self._protected: list[str] | None = None
+        # Walks started ahead (prefetch), by (new value, rule).
+        self._walks: dict[tuple[str, int], git.Pending] = {}
         # Push-time SSH validity: only worth a second verification when some trusted
         # SSH key has a validity window at all.
         self._ssh_windows = any(
@@ -239,6 +242,29 @@ class _Guard:
         self.reader.close()
         if self._refs is not None:
             self._refs.cancel()
+        for walk in self._walks.values():
+            walk.cancel()
+
+    def prefetch(self, updates: Sequence[RefUpdate]) -> None:
+        """Start the first few new-commit walks, then, while git walks, build the
+        verifier each walk's tip commit will need (importing a format's module is
+        most of a small push's work)."""
+        for update in updates:
+            rule = self.policy.rule_for(update.ref)
+            if len(self._walks) >= _PREFETCH or rule is None or rule.require != "signed":
+                continue
+            if update.new == self.zero or (update.new, id(rule)) in self._walks:
+                continue
+            args, lines = self._walk(update.new, rule)
+            self._walks[(update.new, id(rule))] = git.Pending(
+                *args, cwd=self.repo.path, input=lines
+            )
+        for new, _ in list(self._walks):
+            typ, data = self.reader.read(new)
+            if typ == "commit":
+                obj = parse_commit(new, data, self.repo.object_format)[0]
+                if obj.signature is not None and obj.malformed is None:
+                    self.verifier.prepare(obj.signature)
 
     # -- git questions --------------------------------------------------------------
 
@@ -273,6 +299,16 @@ class _Guard:
 
     def new_commits(self, new: str, rule: "Rule") -> list[str]:
         """``git rev-list --topo-order [--first-parent] NEW --not PROTECTED EXEMPT``."""
+        walk = self._walks.pop((new, id(rule)), None)
+        if walk is not None:
+            _, out, _ = walk.result()
+        else:
+            args, lines = self._walk(new, rule)
+            _, out, _ = git.run(*args, input=lines, cwd=self.repo.path)
+        return out.decode().split()
+
+    def _walk(self, new: str, rule: "Rule") -> tuple[list[str], bytes]:
+        """The new-commit walk's arguments and standard input."""
         args = ["rev-list", "--topo-order", "--stdin"]
         if rule.merges == "first-parent":
             args.insert(1, "--first-parent")
@@ -283,8 +319,7 @@ class _Guard:
             # (stricter, never looser).
             if typ in ("commit", "tag"):
                 lines.append(f"^{rule.exempt_before}")
-        _, out, _ = git.run(*args, input=("\n".join(lines) + "\n").encode(), cwd=self.repo.path)
-        return out.decode().split()
+        return args, ("\n".join(lines) + "\n").encode()
 
     # -- judging --------------------------------------------------------------------
 
@@ -583,6 +618,7 @@ def check_updates(
     try:
         for update in updates:
             check_update(update, repo)
+        guard.prefetch(updates)
         cert: CertCheck | None = None
         needs_cert = any(
             (r := policy.rule_for(u.ref)) is not None and r.require_signed_push for u in updates

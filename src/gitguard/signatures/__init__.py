@@ -65,6 +65,13 @@ class Verifier:
             self._verifiers[fmt] = verifier
         return verifier
 
+    def prepare(self, signature: bytes) -> None:
+        """Build now the verifier that ``signature`` will need (imports, key parsing),
+        e.g. while git works on something else."""
+        fmt = detect_format(signature)
+        if fmt is not None:
+            self._get(fmt)
+
     def verify(self, payload: bytes, signature: bytes, *, when: int | None) -> Verification:
         if len(signature) > MAX_SIGNATURE_BYTES:
             return Verification(
