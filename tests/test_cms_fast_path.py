@@ -59,3 +59,23 @@ def test_fast_path_never_accepts_what_the_full_parser_reads_differently() -> Non
         accepted += 1
         assert fast == _slow(bytes(der))
     assert accepted > 0  # the mutations did reach the fast path
+
+
+@pytest.mark.parametrize("tag", [0x00, 0x05, 0x0C])
+def test_fast_path_leaves_odd_rekor_values_to_the_full_parser(tag: int) -> None:
+    # A Rekor entry that is not an OCTET STRING: universal tag 0 is refused by
+    # asn1crypto, other tags are read by it; either way the fast path must not decide.
+    der = _der(VECTORS / "e2e-offline.commit")
+    (value,) = _cms.parse(_cms.armor(der)).unsigned_values(_cms.OID_REKOR_ENTRY)
+    assert value[0] == 0x04
+    at = der.index(value)
+    mutated = der[:at] + bytes([tag]) + der[at + 1 :]
+    assert _cms._parse_fast(mutated) is None
+    slow = _slow(mutated)
+    if tag == 0x00:
+        assert slow is None
+        with pytest.raises(_cms.CmsError):
+            _cms.parse(_cms.armor(mutated))
+    else:
+        assert slow is not None
+        assert _cms.parse(_cms.armor(mutated)) == slow

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, paddin
 
 ARMOR_BEGIN: Final = b"-----BEGIN SIGNED MESSAGE-----"
 ARMOR_END: Final = b"-----END SIGNED MESSAGE-----"
+_WHITESPACE: Final = b" \t\n\r\x0b\x0c"
 
 OID_REKOR_ENTRY: Final = "1.3.6.1.4.1.57264.3.1"
 
@@ -33,6 +34,9 @@ _HASHES: Final[dict[str, type[hashes.HashAlgorithm]]] = {
     "sha384": hashes.SHA384,
     "sha512": hashes.SHA512,
 }
+_DIGESTS: Final = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
+# ECDSA signature parameters, built once (they hold no state).
+_ECDSA: Final = {name: ec.ECDSA(h()) for name, h in _HASHES.items()}
 
 
 class CmsError(Exception):
@@ -46,7 +50,10 @@ class WeakAlgorithm(Exception):
 @dataclass(frozen=True, slots=True)
 class SignedMessage:
     """One parsed CMS signature. ``signed_attrs`` are the original DER bytes of the
-    signed attributes with the first byte re-tagged to 0x31 (what was signed)."""
+    signed attributes with the first byte re-tagged to 0x31 (what was signed).
+    ``signer_issuer`` is the raw DER issuer name of the signer's certificate, as
+    :func:`fast_issuer` reads it (``None`` when that certificate has an unusual shape),
+    so that callers need not walk the certificate again."""
 
     certificates: tuple[bytes, ...]
     signer_index: int
@@ -57,6 +64,7 @@ class SignedMessage:
     message_digest: bytes
     signing_time: int | None
     unsigned: tuple[tuple[str, tuple[bytes, ...]], ...]
+    signer_issuer: bytes | None = None
 
     @property
     def signer_cert(self) -> bytes:
@@ -83,6 +91,7 @@ class SignedMessage:
             self.message_digest,
             self.signing_time,
             kept,
+            self.signer_issuer,
         )
 
 
@@ -91,9 +100,10 @@ def dearmor(signature: bytes) -> bytes:
     text = signature.strip()
     if not text.startswith(ARMOR_BEGIN) or not text.endswith(ARMOR_END):
         raise CmsError("X.509 signature armor is incomplete")
-    body = b"".join(text[len(ARMOR_BEGIN) : -len(ARMOR_END)].split())
+    # Deleting the whitespace bytes.split() splits on, in one pass.
+    body = text[len(ARMOR_BEGIN) : -len(ARMOR_END)].translate(None, _WHITESPACE)
     try:
-        der = base64.b64decode(body, validate=True)
+        der = binascii.a2b_base64(body, strict_mode=True)  # base64.b64decode(validate=True)
     except (binascii.Error, ValueError):
         raise CmsError("X.509 signature armor is not valid base64") from None
     if not der or der[0] != 0x30:
@@ -203,12 +213,38 @@ def _tlv(buf: bytes, i: int, end: int) -> tuple[int, int, int]:
 
 
 def _children(buf: bytes, start: int, end: int) -> list[tuple[int, int, int, int]]:
-    """``(tag, element start, contents start, element end)`` of every child."""
-    out = []
+    """``(tag, element start, contents start, element end)`` of every child; the
+    elements must fill ``start:end`` exactly. (:func:`_tlv`, inlined: this loop reads
+    nearly every element of a signature.)"""
+    out: list[tuple[int, int, int, int]] = []
+    append = out.append
     i = start
     while i < end:
-        tag, c, e = _tlv(buf, i, end)
-        out.append((tag, i, c, e))
+        if i + 2 > end:
+            raise _Shape
+        tag = buf[i]
+        if tag & 0x1F == 0x1F:
+            raise _Shape
+        n = buf[i + 1]
+        c = i + 2
+        if n & 0x80:
+            if n == 0x81:  # the common long form: one length byte, 0x80..0xff
+                if c >= end or buf[c] < 0x80:
+                    raise _Shape
+                n = buf[c]
+                c += 1
+            else:
+                k = n & 0x7F
+                if k == 0 or k > 4 or c + k > end or buf[c] == 0:
+                    raise _Shape
+                n = int.from_bytes(buf[c : c + k], "big")
+                if n < 0x80:
+                    raise _Shape
+                c += k
+        e = c + n
+        if e > end:
+            raise _Shape
+        append((tag, i, c, e))
         i = e
     return out
 
@@ -228,20 +264,24 @@ def _algorithm(buf: bytes, child: tuple[int, int, int, int], names: dict[bytes, 
     return name
 
 
+_TBS_TAGS: Final = [0x02, 0x30, 0x30, 0x30, 0x30, 0x30]
+_TBS_OPTIONAL: Final = frozenset({0x81, 0x82, 0xA3})
+
+
 def _fast_cert(buf: bytes, c: int, e: int) -> tuple[int, bytes]:
     """Serial number and raw issuer of a certificate, checking the child tags of the
     certificate and its TBS as asn1crypto's lazy parse does."""
     cert = _children(buf, c, e)
-    if [t for t, *_ in cert] != [0x30, 0x30, 0x03]:
+    if len(cert) != 3 or cert[0][0] != 0x30 or cert[1][0] != 0x30 or cert[2][0] != 0x03:
         raise _Shape
     tbs = _children(buf, cert[0][2], cert[0][3])
-    tags = [t for t, *_ in tbs]
+    tags = [t[0] for t in tbs]
     if tags and tags[0] == 0xA0:
         tbs, tags = tbs[1:], tags[1:]
-    if tags[:6] != [0x02, 0x30, 0x30, 0x30, 0x30, 0x30] or tbs[0][2] == tbs[0][3]:
+    if tags[:6] != _TBS_TAGS or tbs[0][2] == tbs[0][3]:
         raise _Shape
     rest = tags[6:]
-    if rest != sorted(set(rest)) or not set(rest) <= {0x81, 0x82, 0xA3}:
+    if rest and (rest != sorted(set(rest)) or not _TBS_OPTIONAL.issuperset(rest)):
         raise _Shape
     serial = int.from_bytes(buf[tbs[0][2] : tbs[0][3]], "big", signed=True)
     return serial, buf[tbs[2][1] : tbs[2][3]]
@@ -283,6 +323,11 @@ def _parse_fast(der: bytes) -> SignedMessage | None:
         return None
 
 
+_SIGNED_DATA_TAGS: Final = [0x02, 0x31, 0x30, 0xA0, 0x31]
+_SIGNED_DATA_TAGS_NO_CERTS: Final = [0x02, 0x31, 0x30, 0x31]
+_SIGNER_INFO_TAGS: Final = [0x02, 0x30, 0x30, 0xA0, 0x30, 0x04]
+
+
 def _parse_fast_shape(der: bytes) -> SignedMessage:
     b = der
     tag, c, e = _tlv(b, 0, len(b))
@@ -295,10 +340,10 @@ def _parse_fast_shape(der: bytes) -> SignedMessage:
     if len(inner) != 1 or inner[0][0] != 0x30:
         raise _Shape
     sd = _children(b, inner[0][2], inner[0][3])
-    tags = [t for t, *_ in sd]
-    if tags == [0x02, 0x31, 0x30, 0xA0, 0x31]:
+    tags = [t[0] for t in sd]
+    if tags == _SIGNED_DATA_TAGS:
         certs_el: tuple[int, int, int, int] | None = sd[3]
-    elif tags == [0x02, 0x31, 0x30, 0x31]:
+    elif tags == _SIGNED_DATA_TAGS_NO_CERTS:
         certs_el = None
     else:
         raise _Shape
@@ -319,12 +364,12 @@ def _parse_fast_shape(der: bytes) -> SignedMessage:
     if len(infos) != 1 or infos[0][0] != 0x30:
         raise _Shape
     si = _children(b, infos[0][2], infos[0][3])
-    si_tags = [t for t, *_ in si]
-    if si_tags[:6] != [0x02, 0x30, 0x30, 0xA0, 0x30, 0x04] or si_tags[6:] not in ([], [0xA1]):
+    si_tags = [t[0] for t in si]
+    if si_tags[:6] != _SIGNER_INFO_TAGS or not (len(si) == 6 or si_tags[6:] == [0xA1]):
         raise _Shape
 
     sid = _children(b, si[1][2], si[1][3])
-    if [t for t, *_ in sid] != [0x30, 0x02] or sid[1][2] == sid[1][3]:
+    if len(sid) != 2 or sid[0][0] != 0x30 or sid[1][0] != 0x02 or sid[1][2] == sid[1][3]:
         raise _Shape
     issuer = b[sid[0][1] : sid[0][3]]
     serial = int.from_bytes(b[sid[1][2] : sid[1][3]], "big", signed=True)
@@ -338,12 +383,13 @@ def _parse_fast_shape(der: bytes) -> SignedMessage:
 
     digest_algorithm = _algorithm(b, si[2], _FAST_DIGESTS)
     signature_algorithm = _algorithm(b, si[4], _FAST_SIGNATURES)
-    signed_attrs = b"\x31" + b[si[3][1] + 1 : si[3][3]]
+    attrs_start, attrs_end = si[3][2], si[3][3]
+    signed_attrs = b"\x31" + b[si[3][1] + 1 : attrs_end]
 
     digest: bytes | None = None
     signing_time: int | None = None
     seen: set[bytes] = set()
-    for t, _, c2, e2 in _children(b, si[3][2], si[3][3]):
+    for t, _, c2, e2 in _children(b, attrs_start, attrs_end):
         attr = _children(b, c2, e2)
         if t != 0x30 or len(attr) != 2 or attr[1][0] != 0x31:
             raise _Shape
@@ -374,8 +420,10 @@ def _parse_fast_shape(der: bytes) -> SignedMessage:
                 raise _Shape
             if b[attr[0][1] : attr[0][3]] != _OID_REKOR:
                 raise _Shape
-            found = tuple(b[s:e3] for _, s, _, e3 in _children(b, attr[1][2], attr[1][3]))
-            unsigned.append((OID_REKOR_ENTRY, found))
+            values = _children(b, attr[1][2], attr[1][3])
+            if any(v[0] != 0x04 for v in values):  # OCTET STRINGs, as gitsign writes
+                raise _Shape
+            unsigned.append((OID_REKOR_ENTRY, tuple(b[s:e3] for _, s, _, e3 in values)))
 
     return SignedMessage(
         certificates=tuple(certs),
@@ -387,6 +435,7 @@ def _parse_fast_shape(der: bytes) -> SignedMessage:
         message_digest=digest,
         signing_time=signing_time,
         unsigned=tuple(unsigned),
+        signer_issuer=issuer,  # byte-equal to the signer certificate's (matched above)
     )
 
 
@@ -488,6 +537,11 @@ def _parse(der: bytes) -> SignedMessage:
         for attr in si["unsigned_attrs"]:
             unsigned.append((attr["type"].dotted, tuple(v.dump() for v in attr["values"])))
 
+    try:
+        signer_issuer: bytes | None = fast_issuer(certs[index])
+    except _Shape:
+        signer_issuer = None
+
     return SignedMessage(
         certificates=tuple(certs),
         signer_index=index,
@@ -498,6 +552,7 @@ def _parse(der: bytes) -> SignedMessage:
         message_digest=bytes(digests[0]),
         signing_time=times[0] if times else None,
         unsigned=tuple(unsigned),
+        signer_issuer=signer_issuer,
     )
 
 
@@ -514,9 +569,10 @@ def octet_string(der: bytes) -> bytes:
 
 def digest_matches(msg: SignedMessage, payload: bytes) -> bool:
     """The message-digest attribute equals the digest of the exact payload."""
-    if msg.digest_algorithm not in STRONG_DIGESTS:
+    digest = _DIGESTS.get(msg.digest_algorithm)
+    if digest is None:
         raise WeakAlgorithm(f"CMS digest algorithm {msg.digest_algorithm} is too weak")
-    return hashlib.new(msg.digest_algorithm, payload).digest() == msg.message_digest
+    return digest(payload).digest() == msg.message_digest
 
 
 def _named_hash(name: str, fallback: str) -> hashes.HashAlgorithm:
@@ -541,7 +597,7 @@ def verify_signature(msg: SignedMessage, cert: x509.Certificate) -> bool:
             if not isinstance(key, ec.EllipticCurvePublicKey):
                 raise CmsError(f"signature algorithm {algo} does not fit the signer's key")
             h = _named_hash(algo if algo != "ecdsa" else "", msg.digest_algorithm)
-            key.verify(msg.signature, data, ec.ECDSA(h))
+            key.verify(msg.signature, data, _ECDSA[h.name])
         elif algo.endswith("_rsa") or algo in ("rsassa_pkcs1v15", "rsa"):
             if not isinstance(key, rsa.RSAPublicKey):
                 raise CmsError(f"signature algorithm {algo} does not fit the signer's key")
