@@ -5,26 +5,30 @@ issuer, and CRL revocation for S/MIME.
 
 Chain results are cached per leaf certificate together with the time window over
 which they hold (the intersection of every validity period involved), so a
-certificate that signed many commits is validated once.
+certificate that signed many commits is validated once. A leaf's extensions are read
+once (:func:`extension_map`) and shared by every check that needs one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import struct
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import Any, Final, TypeVar
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
+from cryptography.x509.certificate_transparency import LogEntryType
+from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID, ObjectIdentifier
 from cryptography.x509.verification import (
+    ClientVerifier,
     Criticality,
     ExtensionPolicy,
     PolicyBuilder,
@@ -50,6 +54,11 @@ EKU_OIDS: Final[dict[str, ObjectIdentifier | None]] = {
 
 _MAX_CACHE: Final = 4096
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MS: Final = timedelta(milliseconds=1)
+
+# A certificate's extensions by OID (cryptography rejects duplicates when parsing).
+Extensions = Mapping[ObjectIdentifier, x509.Extension[Any]]
+_T = TypeVar("_T", bound=x509.ExtensionType)
 
 
 class ChainError(Exception):
@@ -78,9 +87,12 @@ def validity(cert: x509.Certificate) -> tuple[int, int]:
     return _ts(cert.not_valid_before_utc), _ts(cert.not_valid_after_utc)
 
 
-def check_window(cert: x509.Certificate, t: int, what: str) -> None:
-    """``t`` must lie in the certificate's validity (bounds inclusive)."""
-    start, end = validity(cert)
+def check_window(
+    cert: x509.Certificate, t: int, what: str, window: tuple[int, int] | None = None
+) -> None:
+    """``t`` must lie in the certificate's validity (bounds inclusive); ``window`` is
+    :func:`validity` of ``cert`` when the caller already has it."""
+    start, end = validity(cert) if window is None else window
     if t < start:
         raise ChainError(
             Status.NOT_YET_VALID,
@@ -113,11 +125,29 @@ def _utf8_der(value: bytes) -> str | None:
     return text if isinstance(text, str) else None
 
 
-def san_values(cert: x509.Certificate) -> tuple[str, ...]:
+def extension_map(cert: x509.Certificate) -> Extensions:
+    """``cert``'s extensions by OID, read once for all the checks below (the same
+    lookup as ``get_extension_for_class``: each known OID parses to its one class)."""
+    return {ext.oid: ext for ext in cert.extensions}
+
+
+def _value(exts: Extensions, oid: ObjectIdentifier, kind: type[_T]) -> _T | None:
+    """The value of extension ``oid`` when it is a ``kind`` (what
+    ``get_extension_for_class(kind)`` finds), else ``None``."""
+    ext = exts.get(oid)
+    if ext is None or not isinstance(ext.value, kind):
+        return None
+    return ext.value
+
+
+def san_values(cert: x509.Certificate, exts: Extensions | None = None) -> tuple[str, ...]:
     """Every SAN value usable as an identity: e-mail, URI, DNS name, Fulcio username."""
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
+    san = _value(
+        extension_map(cert) if exts is None else exts,
+        ExtensionOID.SUBJECT_ALTERNATIVE_NAME,
+        x509.SubjectAlternativeName,
+    )
+    if san is None:
         return ()
     out: list[str] = []
     for name in san:
@@ -144,11 +174,11 @@ def emails(cert: x509.Certificate) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def oidc_issuer(cert: x509.Certificate) -> str | None:
+def oidc_issuer(cert: x509.Certificate, exts: Extensions | None = None) -> str | None:
     """Fulcio's OIDC issuer: extension .8 (DER UTF8String), else .1 (raw bytes). Both
     present and different: the certificate is refused."""
     v1 = v2 = None
-    for ext in cert.extensions:
+    for ext in (extension_map(cert) if exts is None else exts).values():  # in cert order
         if not isinstance(ext.value, x509.UnrecognizedExtension):
             continue
         if ext.oid == OID_ISSUER_V2:
@@ -186,18 +216,17 @@ def fingerprint(der: bytes) -> str:
 # --------------------------------------------------------------------------- profile
 
 
-def _eku(cert: x509.Certificate) -> x509.ExtendedKeyUsage | None:
-    try:
-        return cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    except x509.ExtensionNotFound:
-        return None
-
-
-def check_eku(cert: x509.Certificate, wanted: str, *, required: bool) -> None:
+def check_eku(
+    cert: x509.Certificate, wanted: str, *, required: bool, exts: Extensions | None = None
+) -> None:
     oid = EKU_OIDS[wanted]
     if oid is None:
         return
-    eku = _eku(cert)
+    eku = _value(
+        extension_map(cert) if exts is None else exts,
+        ExtensionOID.EXTENDED_KEY_USAGE,
+        x509.ExtendedKeyUsage,
+    )
     if eku is None:
         if required:
             raise ChainError(
@@ -214,10 +243,13 @@ def check_eku(cert: x509.Certificate, wanted: str, *, required: bool) -> None:
         )
 
 
-def check_key_usage(cert: x509.Certificate, *, non_repudiation_ok: bool) -> None:
-    try:
-        ku = cert.extensions.get_extension_for_class(x509.KeyUsage).value
-    except x509.ExtensionNotFound:
+def check_key_usage(
+    cert: x509.Certificate, *, non_repudiation_ok: bool, exts: Extensions | None = None
+) -> None:
+    ku = _value(
+        extension_map(cert) if exts is None else exts, ExtensionOID.KEY_USAGE, x509.KeyUsage
+    )
+    if ku is None:
         return
     if ku.digital_signature or (non_repudiation_ok and ku.content_commitment):
         return
@@ -238,9 +270,7 @@ def _extension_policies(ee_san_optional: bool) -> tuple[ExtensionPolicy, Extensi
     return ca, ee
 
 
-def _policy_builder(
-    store: Store, t: int, *, ee_san_optional: bool
-) -> x509.verification.ClientVerifier:
+def _policy_builder(store: Store, t: int, *, ee_san_optional: bool) -> ClientVerifier:
     ca, ee = _extension_policies(ee_san_optional)
     return (
         PolicyBuilder()
@@ -272,9 +302,13 @@ class _ChainCache:
         start: float = float("-inf"),
         end: float = float("inf"),
         scts: int = 0,
+        *,
+        windows: Sequence[tuple[int, int]] | None = None,
     ) -> None:
-        for cert in chain:
-            nb, na = validity(cert)
+        """Remember ``chain`` for the leaf ``der`` over ``start..end`` narrowed to the
+        validity of every certificate in it (``windows``: those validities, when the
+        caller has them)."""
+        for nb, na in windows if windows is not None else map(validity, chain):
             start, end = max(start, nb), min(end, na)
         if len(self._ok) >= _MAX_CACHE:
             self._ok.pop(next(iter(self._ok)))
@@ -293,6 +327,12 @@ def _sct_hash(
     raise ChainError(Status.WEAK_ALGORITHM, "sct-bad", "SCT uses a weak hash")
 
 
+# ECDSA signature parameters per SCT hash, built once (they hold no state).
+_SCT_ECDSA: Final = {
+    h.name: ec.ECDSA(h) for h in (hashes.SHA256(), hashes.SHA384(), hashes.SHA512())
+}
+
+
 def issuer_key_hash(issuer: x509.Certificate) -> bytes:
     """SHA-256 of the issuer's DER SubjectPublicKeyInfo (RFC 6962 ``issuer_key_hash``)."""
     return hashlib.sha256(
@@ -307,19 +347,17 @@ def verify_scts(
     issuer: x509.Certificate,
     ctlogs: dict[bytes, TimedKey],
     key_hash: bytes | None = None,
+    exts: Extensions | None = None,
 ) -> int:
     """Verify the embedded precertificate SCTs (RFC 6962 §3.2); at least one must come
     from a CT log of the trusted root, valid at its timestamp. Returns how many did."""
-    from cryptography.x509.certificate_transparency import LogEntryType
-
-    try:
-        scts = cert.extensions.get_extension_for_class(
-            x509.PrecertificateSignedCertificateTimestamps
-        ).value
-    except x509.ExtensionNotFound:
-        raise ChainError(
-            Status.UNKNOWN_KEY, "sct-missing", "certificate has no embedded SCT"
-        ) from None
+    scts = _value(
+        extension_map(cert) if exts is None else exts,
+        ExtensionOID.PRECERT_SIGNED_CERTIFICATE_TIMESTAMPS,
+        x509.PrecertificateSignedCertificateTimestamps,
+    )
+    if scts is None:
+        raise ChainError(Status.UNKNOWN_KEY, "sct-missing", "certificate has no embedded SCT")
     if key_hash is None:
         key_hash = issuer_key_hash(issuer)
     tbs = cert.tbs_precertificate_bytes
@@ -328,21 +366,24 @@ def verify_scts(
         log = ctlogs.get(sct.log_id)
         if log is None or sct.entry_type != LogEntryType.PRE_CERTIFICATE:
             continue
-        ms = (sct.timestamp.replace(tzinfo=UTC) - _EPOCH) // timedelta(milliseconds=1)
+        ms = (sct.timestamp.replace(tzinfo=UTC) - _EPOCH) // _MS
         if not log.valid_at(ms / 1000):
             continue
-        data = (
-            struct.pack(">BBQH", sct.version.value, 0, ms, 1)
-            + key_hash
-            + len(tbs).to_bytes(3, "big")
-            + tbs
-            + len(sct.extension_bytes).to_bytes(2, "big")
-            + sct.extension_bytes
+        extension_bytes = sct.extension_bytes
+        data = b"".join(
+            (
+                struct.pack(">BBQH", sct.version.value, 0, ms, 1),
+                key_hash,
+                len(tbs).to_bytes(3, "big"),
+                tbs,
+                len(extension_bytes).to_bytes(2, "big"),
+                extension_bytes,
+            )
         )
         key = log.key
         try:
             if isinstance(key, ec.EllipticCurvePublicKey):
-                key.verify(sct.signature, data, ec.ECDSA(_sct_hash(sct)))
+                key.verify(sct.signature, data, _SCT_ECDSA[_sct_hash(sct).name])
             elif isinstance(key, rsa.RSAPublicKey):
                 key.verify(sct.signature, data, PKCS1v15(), _sct_hash(sct))
             else:
@@ -370,41 +411,56 @@ class SigstoreChains:
     def __init__(self, root: SigstoreRoot) -> None:
         self.root = root
         self._issuers = {ca.chain[0].subject.public_bytes() for ca in root.cas}
-        self._stores: dict[tuple[int, ...], Store] = {}
+        # Per set of CAs valid at a time: the policy builder with their store and the
+        # extension policies set (each commit adds only its verification time).
+        self._builders: dict[tuple[int, ...], PolicyBuilder] = {}
         self._cache = _ChainCache()
         # Per CA, computed once: the RFC 6962 issuer key hash of its issuing certificate.
         self._key_hashes = [issuer_key_hash(ca.chain[0]) for ca in root.cas]
 
-    def is_fulcio(self, cert: x509.Certificate, der: bytes | None = None) -> bool:
-        if der is not None:
-            try:  # the raw issuer name, without building cryptography's Name
-                if _cms_fast_issuer(der) in self._issuers:
-                    return True
-            except _cms_shape:
-                pass
+    def is_fulcio(
+        self, cert: x509.Certificate, der: bytes | None = None, issuer: bytes | None = None
+    ) -> bool:
+        """Whether ``cert`` (DER ``der``) names a Fulcio CA of the trusted root as its
+        issuer. ``issuer``: its raw issuer name as :func:`._cms.fast_issuer` reads
+        ``der``, when the caller already has it."""
+        if issuer is None and der is not None:
+            with contextlib.suppress(_cms_shape):  # the raw name, without building a Name
+                issuer = _cms_fast_issuer(der)
+        if issuer is not None and issuer in self._issuers:
+            return True
         return cert.issuer.public_bytes() in self._issuers
 
-    def _store(self, cas: Sequence[int]) -> Store:
+    def _verifier(self, cas: Sequence[int], t: int) -> ClientVerifier:
+        """What :func:`_policy_builder` builds for the store of ``cas``."""
         key = tuple(cas)
-        store = self._stores.get(key)
-        if store is None:
+        builder = self._builders.get(key)
+        if builder is None:
+            ca, ee = _extension_policies(ee_san_optional=False)
             store = Store([c for i in cas for c in self.root.cas[i].chain])
-            self._stores[key] = store
-        return store
+            builder = PolicyBuilder().store(store).extension_policies(ca_policy=ca, ee_policy=ee)
+            self._builders[key] = builder
+        return builder.time(_naive(t)).build_client_verifier()
 
     def _ca_for(self, chain: Sequence[x509.Certificate], cas: Sequence[int]) -> int:
         for i in cas:
-            if self.root.cas[i].chain[0] == chain[1]:
+            issuer = self.root.cas[i].chain[0]
+            if issuer is chain[1] or issuer == chain[1]:  # the store hands back its own
                 return i
         return -1  # pragma: no cover - the store only holds these
 
-    def verify(self, cert: x509.Certificate, der: bytes, t: int) -> int:
+    def verify(
+        self, cert: x509.Certificate, der: bytes, t: int, window: tuple[int, int] | None = None
+    ) -> int:
         """Check the Fulcio certificate at time ``t``; return the number of valid
-        SCTs. Raises :class:`ChainError`."""
+        SCTs. ``window`` is :func:`validity` of ``cert`` when the caller has it.
+        Raises :class:`ChainError`."""
         cached = self._cache.get(der, t)
         if cached is not None:
             return cached[1]
-        check_window(cert, t, "signing time")
+        if window is None:
+            window = validity(cert)
+        check_window(cert, t, "signing time", window)
         cas = [i for i, ca in enumerate(self.root.cas) if ca.valid_at(t)]
         if not cas:
             raise ChainError(
@@ -412,7 +468,7 @@ class SigstoreChains:
                 "chain-untrusted",
                 f"no Fulcio CA of the trusted root is valid at {utc(t)}",
             )
-        verifier = _policy_builder(self._store(cas), t, ee_san_optional=False)
+        verifier = self._verifier(cas, t)
         try:
             chain = verifier.verify(cert, []).chain
         except (VerificationError, ValueError) as e:
@@ -422,14 +478,16 @@ class SigstoreChains:
                 f"certificate does not chain to a Fulcio CA of the trusted root valid at "
                 f"{utc(t)}: {e}",
             ) from None
-        check_key_usage(cert, non_repudiation_ok=False)
-        check_eku(cert, "codeSigning", required=True)
+        exts = extension_map(cert)
+        check_key_usage(cert, non_repudiation_ok=False, exts=exts)
+        check_eku(cert, "codeSigning", required=True, exts=exts)
         i = self._ca_for(chain, cas)
         key_hash = self._key_hashes[i] if i >= 0 else None
-        good = verify_scts(cert, chain[1], self.root.ctlogs, key_hash)
+        good = verify_scts(cert, chain[1], self.root.ctlogs, key_hash, exts)
         ca = self.root.cas[i if i >= 0 else cas[0]]
         end = ca.end if ca.end is not None else float("inf")
-        self._cache.put(der, chain, ca.start, end, good)
+        windows = [window, *map(validity, chain[1:])]  # chain[0] is cert
+        self._cache.put(der, chain, ca.start, end, good, windows=windows)
         return good
 
 

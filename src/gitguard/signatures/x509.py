@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from dataclasses import dataclass, replace
-from typing import Final
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -43,12 +43,13 @@ from gitguard.model import (
     X509Email,
     X509Trust,
 )
-from gitguard.signatures import _cms, _rekor
+from gitguard.signatures import _cms
 from gitguard.signatures._x509_chain import (
     ChainError,
     PkiChains,
     SigstoreChains,
     emails,
+    extension_map,
     fingerprint,
     oidc_issuer,
     san_values,
@@ -56,6 +57,9 @@ from gitguard.signatures._x509_chain import (
     validity,
 )
 from gitguard.signatures._x509_trustroot import load_root
+
+if TYPE_CHECKING:
+    from gitguard.signatures import _rekor
 
 _MAX_CERTS: Final = 4096
 
@@ -212,7 +216,9 @@ class X509Verifier:
         except _cms.CmsError as e:
             return X509Result(Status.MALFORMED, "cms-malformed", str(e), key=key)
 
-        if self._sigstore is not None and self._sigstore.is_fulcio(cert, msg.signer_cert):
+        if self._sigstore is not None and self._sigstore.is_fulcio(
+            cert, msg.signer_cert, msg.signer_issuer
+        ):
             return self._check_sigstore(msg, cert, key)
         if self._pki is not None:
             return self._check_pki(msg, cert, key, when)
@@ -233,122 +239,174 @@ class X509Verifier:
         self, msg: _cms.SignedMessage, cert: x509.Certificate, key: str
     ) -> X509Result:
         assert self._sigstore is not None  # noqa: S101 - only called when configured
-        not_before, not_after = validity(cert)
+        window = validity(cert)
+        not_before, not_after = window
 
         # The time: Rekor's integrated time if an entry proves it, else the claim.
         tlog_error: _rekor.TlogError | None = None
         tlog_index: int | None = None
-        entries = msg.unsigned_values(_cms.OID_REKOR_ENTRY)
+        entries = msg.unsigned_values(_cms.OID_REKOR_ENTRY) if msg.unsigned else ()
         t: int
         source: str
         if msg.signing_time is not None:
             t, source = msg.signing_time, "signing-time"
         else:
             t, source = not_before, "certificate"
-        if len(entries) > 1 and self.trust.tlog != "ignore":
-            tlog_error = _rekor.TlogError("tlog-malformed", "more than one transparency-log entry")
-        elif entries and self.trust.tlog != "ignore":
-            try:
-                entry = _rekor.decode_entry(_cms.octet_string(entries[0]))
-                pem = cert.public_bytes(serialization.Encoding.PEM)
-                body = _rekor.hashedrekord_body(msg.signed_attrs, msg.signature, pem)
-                _rekor.verify_entry(entry, body, self._sigstore.root.tlogs)
-                t, source, tlog_index = entry.integrated_time, "tlog", entry.log_index
-            except _rekor.TlogError as e:
-                tlog_error = e
-            except _cms.CmsError as e:
-                tlog_error = _rekor.TlogError("tlog-malformed", str(e))
-        base = X509Result(
-            Status.GOOD,
-            "",
-            "",
-            mode="sigstore",
-            key=key,
-            time=t,
-            time_source=source,
-            tlog_index=tlog_index,
-        )
+        if entries and self.trust.tlog != "ignore":
+            proven = self._tlog(msg, cert, entries)
+            if isinstance(proven, tuple):
+                (t, tlog_index), source = proven, "tlog"
+            else:
+                tlog_error = proven
+
+        # Each outcome builds its result once (the common fields are passed along).
+        def result(
+            status: Status,
+            code: str,
+            reason: str,
+            *,
+            cms_chain_ok: bool | None,
+            git_code: str | None = None,
+            sct_count: int = 0,
+            identities: tuple[str, ...] = (),
+            identity: str | None = None,
+            issuer: str | None = None,
+            signer: str | None = None,
+        ) -> X509Result:
+            return X509Result(
+                status,
+                code,
+                reason,
+                git_code=git_code,
+                mode="sigstore",
+                key=key,
+                signer=signer,
+                identity=identity,
+                identities=identities,
+                issuer=issuer,
+                time=t,
+                time_source=source,
+                tlog_index=tlog_index,
+                sct_count=sct_count,
+                cms_chain_ok=cms_chain_ok,
+            )
 
         if source == "tlog" and not not_before <= t <= not_after:
-            return replace(
-                base,
-                status=Status.EXPIRED_KEY if t > not_after else Status.NOT_YET_VALID,
-                code="tlog-time-outside-cert",
-                reason=f"the transparency log recorded the signature at {utc(t)}, outside "
+            return result(
+                Status.EXPIRED_KEY if t > not_after else Status.NOT_YET_VALID,
+                "tlog-time-outside-cert",
+                f"the transparency log recorded the signature at {utc(t)}, outside "
                 f"the certificate's validity ({utc(not_before)} to {utc(not_after)})",
                 cms_chain_ok=False,
             )
+        sct_count = 0
         try:
-            base = replace(base, sct_count=self._sigstore.verify(cert, msg.signer_cert, t))
-            identities = san_values(cert)
-            issuer = oidc_issuer(cert)
+            sct_count = self._sigstore.verify(cert, msg.signer_cert, t, window)
+            exts = extension_map(cert)
+            identities = san_values(cert, exts)
+            issuer = oidc_issuer(cert, exts)
         except ChainError as e:
-            return replace(
-                base,
-                status=e.status,
-                code=e.code,
-                reason=str(e),
-                git_code="E" if e.status is Status.UNKNOWN_KEY else None,
+            return result(
+                e.status,
+                e.code,
+                str(e),
                 cms_chain_ok=e.code not in _CHAIN_FAILURES,
+                git_code="E" if e.status is Status.UNKNOWN_KEY else None,
+                sct_count=sct_count,
             )
-        base = replace(
-            base,
-            cms_chain_ok=True,
-            identities=identities,
-            identity=identities[0] if identities else None,
-            issuer=issuer,
-        )
+        first = identities[0] if identities else None
         if tlog_error is not None:
             unknown = tlog_error.code == "tlog-unknown-log"
-            return replace(
-                base,
-                status=Status.UNKNOWN_KEY if unknown else Status.BAD_SIGNATURE,
-                code=tlog_error.code,
-                reason=str(tlog_error),
+            return result(
+                Status.UNKNOWN_KEY if unknown else Status.BAD_SIGNATURE,
+                tlog_error.code,
+                str(tlog_error),
+                cms_chain_ok=True,
                 git_code="E" if unknown else None,
+                sct_count=sct_count,
+                identities=identities,
+                identity=first,
+                issuer=issuer,
             )
         if issuer is None:
-            return replace(
-                base,
-                status=Status.UNKNOWN_KEY,
-                code="no-issuer",
-                reason="Fulcio certificate names no OIDC issuer",
+            return result(
+                Status.UNKNOWN_KEY,
+                "no-issuer",
+                "Fulcio certificate names no OIDC issuer",
+                cms_chain_ok=True,
                 git_code="U",
+                sct_count=sct_count,
+                identities=identities,
+                identity=first,
             )
         match = _match_sigstore(self.trust.sigstore, self._patterns, identities, issuer)
         if match is None:
             shown = ", ".join(identities) or "(none)"
-            return replace(
-                base,
-                status=Status.UNKNOWN_KEY,
-                code="identity-untrusted",
-                reason=f"keyless signature by {shown} (issuer {issuer}), which no trusted "
-                "signer names",
+            return result(
+                Status.UNKNOWN_KEY,
+                "identity-untrusted",
+                f"keyless signature by {shown} (issuer {issuer}), which no trusted signer names",
+                cms_chain_ok=True,
                 git_code="U",
+                sct_count=sct_count,
+                identities=identities,
+                identity=first,
+                issuer=issuer,
             )
         signer, identity = match
-        base = replace(base, signer=signer, identity=identity)
         if source != "tlog" and self.trust.tlog == "require":
-            return replace(
-                base,
-                status=Status.UNPROVEN_TIME,
-                code="no-tlog",
-                reason=f"keyless signature by {identity} (issuer {issuer}) carries no "
-                'transparency-log entry, and the policy requires one (tlog = "require")',
+            status = Status.UNPROVEN_TIME
+            code = "no-tlog"
+            reason = (
+                f"keyless signature by {identity} (issuer {issuer}) carries no "
+                'transparency-log entry, and the policy requires one (tlog = "require")'
             )
-        if source == "tlog":
-            return replace(
-                base,
-                code="verified",
-                reason=f"keyless signature by {identity} (issuer {issuer}), logged {utc(t)} "
-                f"(Rekor index {tlog_index})",
+        elif source == "tlog":
+            status, code = Status.GOOD, "verified"
+            reason = (
+                f"keyless signature by {identity} (issuer {issuer}), logged {utc(t)} "
+                f"(Rekor index {tlog_index})"
             )
-        return replace(
-            base,
-            code="valid-unproven-time",
-            reason=f"keyless signature by {identity} (issuer {issuer}), signing time claimed "
-            f"{utc(t)}, no transparency-log entry",
+        else:
+            status, code = Status.GOOD, "valid-unproven-time"
+            reason = (
+                f"keyless signature by {identity} (issuer {issuer}), signing time claimed "
+                f"{utc(t)}, no transparency-log entry"
+            )
+        return result(
+            status,
+            code,
+            reason,
+            cms_chain_ok=True,
+            sct_count=sct_count,
+            identities=identities,
+            identity=identity,
+            issuer=issuer,
+            signer=signer,
         )
+
+    def _tlog(
+        self, msg: _cms.SignedMessage, cert: x509.Certificate, entries: tuple[bytes, ...]
+    ) -> tuple[int, int] | _rekor.TlogError:
+        """The integrated time and log index the embedded Rekor entry proves for this
+        signature, or why it does not."""
+        # Imported here: only signatures that carry an entry (gitsign's offline mode)
+        # need the Rekor code, and most processes never meet one.
+        from gitguard.signatures import _rekor
+
+        assert self._sigstore is not None  # noqa: S101 - only called when configured
+        if len(entries) > 1:
+            return _rekor.TlogError("tlog-malformed", "more than one transparency-log entry")
+        try:
+            entry = _rekor.decode_entry(_cms.octet_string(entries[0]))
+            pem = cert.public_bytes(serialization.Encoding.PEM)
+            body = _rekor.hashedrekord_body(msg.signed_attrs, msg.signature, pem)
+            _rekor.verify_entry(entry, body, self._sigstore.root.tlogs)
+        except _rekor.TlogError as e:
+            return e
+        except _cms.CmsError as e:
+            return _rekor.TlogError("tlog-malformed", str(e))
+        return entry.integrated_time, entry.log_index
 
     # ------------------------------------------------------------------ S/MIME
 
@@ -357,56 +415,75 @@ class X509Verifier:
     ) -> X509Result:
         assert self._pki is not None  # noqa: S101 - only called when configured
         addresses = emails(cert)
-        base = X509Result(
-            Status.GOOD,
-            "",
-            "",
-            mode="pki",
-            key=key,
-            identities=addresses,
-            identity=addresses[0] if addresses else None,
-        )
+        first = addresses[0] if addresses else None
         if msg.signing_time is not None:
             t, source = msg.signing_time, "signing-time"
         elif when is not None:
             t, source = when, "object-time"
         else:
-            return replace(
-                base,
-                status=Status.MALFORMED,
-                code="no-time",
-                reason="S/MIME signature has no signing time and the object no date",
+            return X509Result(
+                Status.MALFORMED,
+                "no-time",
+                "S/MIME signature has no signing time and the object no date",
+                mode="pki",
+                key=key,
+                identities=addresses,
+                identity=first,
             )
-        base = replace(base, time=t, time_source=source)
+
+        def result(
+            status: Status,
+            code: str,
+            reason: str,
+            *,
+            cms_chain_ok: bool,
+            git_code: str | None = None,
+            identity: str | None = first,
+            signer: str | None = None,
+        ) -> X509Result:
+            return X509Result(
+                status,
+                code,
+                reason,
+                git_code=git_code,
+                mode="pki",
+                key=key,
+                signer=signer,
+                identity=identity,
+                identities=addresses,
+                time=t,
+                time_source=source,
+                cms_chain_ok=cms_chain_ok,
+            )
+
         bag = [self._cert(d) for i, d in enumerate(msg.certificates) if i != msg.signer_index]
         what = "signing time" if source == "signing-time" else "commit time"
         try:
             self._pki.verify(cert, msg.signer_cert, bag, t, what)
         except ChainError as e:
-            return replace(
-                base,
-                status=e.status,
-                code=e.code,
-                reason=str(e),
-                git_code={Status.UNKNOWN_KEY: "E", Status.NOT_YET_VALID: "B"}.get(e.status),
+            return result(
+                e.status,
+                e.code,
+                str(e),
                 cms_chain_ok=e.code not in _CHAIN_FAILURES,
+                git_code={Status.UNKNOWN_KEY: "E", Status.NOT_YET_VALID: "B"}.get(e.status),
             )
-        base = replace(base, cms_chain_ok=True)
         match = _match_email(self.trust.emails, addresses)
         if match is None:
             shown = ", ".join(addresses) or "(no e-mail address)"
-            return replace(
-                base,
-                status=Status.UNKNOWN_KEY,
-                code="identity-untrusted",
-                reason=f"S/MIME signature by {shown}, which no trusted signer names",
+            return result(
+                Status.UNKNOWN_KEY,
+                "identity-untrusted",
+                f"S/MIME signature by {shown}, which no trusted signer names",
+                cms_chain_ok=True,
                 git_code="U",
             )
         signer, identity = match
-        return replace(
-            base,
-            signer=signer,
+        return result(
+            Status.GOOD,
+            "verified",
+            f"S/MIME signature by {identity}, signed {utc(t)} ({source})",
+            cms_chain_ok=True,
             identity=identity,
-            code="verified",
-            reason=f"S/MIME signature by {identity}, signed {utc(t)} ({source})",
+            signer=signer,
         )
