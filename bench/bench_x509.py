@@ -6,9 +6,23 @@ side by side with SSH and OpenPGP in the same run (issue 6, "Benchmark").
     .venv/bin/python bench/bench_x509.py --commits 5000 --kinds gitsign
     .venv/bin/python bench/bench_x509.py --no-profile --json out.json
 
-Target: <= 1 ms per gitsign commit on this machine (CPU summed over guard, its workers
-and their git processes, per commit). Exit status 0 when every audit says ``good`` for
+Target: <= 1 ms CPU per gitsign commit on this machine with ``--jobs 1`` (user + system
+time of guard and its git processes, divided by the commits: process start-up and
+reading the history included). The default ``--jobs`` is reported beside it; it also
+pays for every worker's start-up. Exit status 0 when every audit says ``good`` for
 every commit and the target is met, 1 otherwise.
+
+Where the time goes (2 cores, cryptography 50 with OpenSSL 4, 2,000 commits; the
+micro-benchmark prints the in-process figures): the three signatures take about
+0.85 ms per commit: the leaf's P-384 ECDSA signature by the intermediate, 0.6-0.65 ms
+inside cryptography's ``ClientVerifier`` (which adds little to the bare verify), then
+the CMS signature and the SCT (P-256, about 0.1 ms each). Start-up (imports, policy,
+trusted root) costs about 0.1 ms per commit at 2,000 commits (0.04 ms at 5,000), reading
+the history and writing the report about 0.05 ms, and the rest of
+``X509Verifier.check`` (parsing, profile checks, identities, result) 0.25-0.4 ms.
+Measured totals are 1.3-1.6 ms with ``--jobs 1``, varying with the host's load: the
+target is not met, and cannot be by parsing faster alone, since the signatures and
+start-up already come to about 1 ms.
 
 Real gitsign needs the network (Fulcio, the CT log, Rekor), so the bench builds a
 private Sigstore-like deployment, exactly as a private Sigstore would look to
@@ -38,7 +52,8 @@ bench_audit's (cached) keys and repositories and its trust options.
 Profile: ``--jobs 1`` on the gitsign repository under cProfile, broken down by stage
 (CMS parse, CMS signature, certificate parse, chain building, SCTs, identities); and a
 micro-benchmark over the same leaf certificates separating the P-384 issuer signature
-check from the rest of chain building.
+check from the rest of chain building, and the three signatures from everything else
+``X509Verifier.check`` does.
 """
 
 from __future__ import annotations
@@ -89,7 +104,7 @@ from bench_audit import (
 )
 
 KINDS = ("gitsign", "ssh-ed25519", "openpgp-ed25519", "openpgp-rsa3072")
-TARGET_MS = 1.0  # per gitsign commit, CPU across processes
+TARGET_MS = 1.0  # per gitsign commit, CPU across processes, with --jobs 1
 
 X509_FORMAT = 1  # bump when the generated repository or trust material changes
 IDENTITY = "bench-gitsign@example.com"
@@ -99,6 +114,7 @@ CA_START = datetime(2023, 1, 1, tzinfo=UTC)
 CA_END = datetime(2033, 1, 1, tzinfo=UTC)
 LEAF_LIFETIME = 600  # seconds, as Fulcio issues
 LEAF_SKEW = 10  # the leaf is issued this many seconds before the commit is signed
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 OID_ISSUER_V1 = ObjectIdentifier("1.3.6.1.4.1.57264.1.1")
 OID_ISSUER_V2 = ObjectIdentifier("1.3.6.1.4.1.57264.1.8")
@@ -566,8 +582,10 @@ def time_target(target: Target, jobs: int | None, repeat: int) -> Row:
             raise BenchError(f"{target.kind}: guard exited {g.returncode}: {g.stderr[-300:]}")
         row.runs.append((g.wall, g.cpu))
     row.wall, row.cpu = min(row.runs)
+    cpus = sorted(cpu for _, cpu in row.runs)
     print(
-        f"{target.kind} --jobs {row.jobs}: {row.wall:.2f} s wall, {row.cpu:.2f} s CPU",
+        f"{target.kind} --jobs {row.jobs}: {row.wall:.2f} s wall, {row.cpu:.2f} s CPU "
+        f"(CPU over the {repeat} runs: {cpus[0]:.2f} to {cpus[-1]:.2f} s)",
         flush=True,
     )
     return row
@@ -578,18 +596,23 @@ def time_target(target: Target, jobs: int | None, repeat: int) -> Row:
 # (label, file suffix or "~" for built-ins, function name substring)
 STAGES: tuple[tuple[str, str, str], ...] = (
     ("X509Verifier.check (all x509 work)", "signatures/x509.py", "check"),
-    ("  CMS parse (asn1crypto)", "signatures/_cms.py", "parse"),
+    ("  CMS parse (_cms.parse)", "signatures/_cms.py", "parse"),
     ("  leaf certificate parse", "~", "load_der_x509_certificate"),
     ("  cert fingerprint", "signatures/_x509_chain.py", "fingerprint"),
     ("  message digest", "signatures/_cms.py", "digest_matches"),
     ("  CMS signature (P-256 verify)", "signatures/_cms.py", "verify_signature"),
     ("  SigstoreChains.verify", "signatures/_x509_chain.py", "verify"),
-    ("    policy builder per commit", "signatures/_x509_chain.py", "_policy_builder"),
+    (
+        "    verifier per commit (policy builder)",
+        "signatures/_x509_chain.py",
+        "_verifier|_policy_builder",
+    ),
     (
         "    chain build + P-384 issuer verify",
         "~",
         "<method 'verify' of 'cryptography.hazmat.bindings._rust.x509.ClientVerifier'",
     ),
+    ("    leaf extensions (read once, shared)", "signatures/_x509_chain.py", "extension_map"),
     ("    SCT check (P-256 verify)", "signatures/_x509_chain.py", "verify_scts"),
     ("    key usage / EKU", "signatures/_x509_chain.py", "check_eku|check_key_usage"),
     (
@@ -671,11 +694,15 @@ def micro_x509(repo: X509Repo, env: dict[str, str], limit: int) -> list[tuple[st
     certs = [x509.load_der_x509_certificate(d) for d in ders]
     n = len(items)
 
-    def per(fn: object) -> float:
+    def per(fn: object, runs: int = 3) -> float:
+        """Milliseconds per leaf, the fastest of ``runs`` passes."""
         assert callable(fn)
-        t0 = time.perf_counter()
-        fn()
-        return (time.perf_counter() - t0) * 1000 / n
+        best = float("inf")
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            fn()
+            best = min(best, time.perf_counter() - t0)
+        return best * 1000 / n
 
     def issued_by() -> None:
         for cert in certs:
@@ -697,21 +724,58 @@ def micro_x509(repo: X509Repo, env: dict[str, str], limit: int) -> list[tuple[st
             if verifier.check(payload, sig, when=None).code != "valid-unproven-time":
                 raise BenchError("in-process X509Verifier.check did not say good")
 
+    # The SCTs' signed data (RFC 6962 §3.2), rebuilt here so that the CT log's P-256
+    # verify is timed alone.
+    ct_key = next(iter(root.ctlogs.values())).key
+    assert isinstance(ct_key, ec.EllipticCurvePublicKey)
+    inter_key = inter.public_key()
+    assert isinstance(inter_key, ec.EllipticCurvePublicKey)
+    key_hash = hashlib.sha256(_spki(inter_key)).digest()
+    signed_scts: list[tuple[bytes, bytes]] = []
+    for cert in certs:
+        (sct,) = cert.extensions.get_extension_for_class(
+            x509.PrecertificateSignedCertificateTimestamps
+        ).value
+        tbs = cert.tbs_precertificate_bytes
+        when = (sct.timestamp.replace(tzinfo=UTC) - EPOCH) // timedelta(milliseconds=1)
+        data = (
+            bytes([0, 0]) + when.to_bytes(8, "big") + (1).to_bytes(2, "big") + key_hash
+            + len(tbs).to_bytes(3, "big") + tbs
+            + len(sct.extension_bytes).to_bytes(2, "big") + sct.extension_bytes
+        )  # fmt: skip
+        signed_scts.append((sct.signature, data))
+
+    def sct_signatures() -> None:
+        for signature, data in signed_scts:
+            ct_key.verify(signature, data, ec.ECDSA(hashes.SHA256()))
+
+    cms_signature = per(  # fresh certificates: their public keys are not loaded yet
+        lambda: [_cms.verify_signature(m, x509.load_der_x509_certificate(d))
+                 for m, d in zip(msgs, ders, strict=True)]
+    )  # fmt: skip
+    chain_ms = per(chain)
+    sct_ms = per(sct_signatures)
+    whole = per(full)
     return [
-        ("CMS parse (asn1crypto, _cms.parse)", per(lambda: [_cms.parse(s) for _, s in items])),
+        ("CMS parse (_cms.parse: DER reader, asn1crypto fallback)",
+         per(lambda: [_cms.parse(s) for _, s in items])),
         ("leaf parse (load_der_x509_certificate)",
          per(lambda: [x509.load_der_x509_certificate(d) for d in ders])),
-        ("CMS signature (P-256 ECDSA verify)",
-         per(lambda: [_cms.verify_signature(m, c) for m, c in zip(msgs, certs, strict=True)])),
+        ("CMS signature (leaf parse and key load, P-256 ECDSA verify)", cms_signature),
         ("leaf signature by intermediate (P-384 verify_directly_issued_by)",
          per(issued_by)),
         ("policy builder (PolicyBuilder…build_client_verifier)",
          per(lambda: [_policy_builder(store, m.signing_time or 0, ee_san_optional=False)
                       for m in msgs])),
-        ("chain: policy builder + ClientVerifier.verify", per(chain)),
-        ("X509Verifier.check, whole (fresh verifier, payloads in memory)", per(full)),
-        ("SCT (verify_scts: P-256 verify + TBS rebuild)",
+        ("chain: policy builder + ClientVerifier.verify (one P-384 verify)", chain_ms),
+        ("SCT signature alone (P-256 ECDSA verify by the CT log key)", sct_ms),
+        ("SCT check (verify_scts: extensions, TBS rebuild, P-256 verify)",
          per(lambda: [verify_scts(c, inter, root.ctlogs) for c in certs])),
+        ("X509Verifier.check, whole (fresh verifier, payloads in memory)", whole),
+        ("  of which the signatures (chain + CMS signature + SCT signature)",
+         chain_ms + cms_signature + sct_ms),
+        ("  of which everything else (parsing, checks, identities, result)",
+         whole - chain_ms - cms_signature - sct_ms),
     ]  # fmt: skip
 
 
@@ -821,12 +885,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     machine = machine_info()
     print_report(rows, profile, micro, gitsign_commits, machine)
     gitsign = [r for r in rows if r.kind == "gitsign"]
-    met = bool(gitsign) and min(r.cpu_ms for r in gitsign) <= TARGET_MS
-    if gitsign:
-        best = min(r.cpu_ms for r in gitsign)
+    strict = [r for r in gitsign if r.jobs == "1"]  # the target's reading: --jobs 1
+    met = bool(strict) and strict[0].cpu_ms <= TARGET_MS
+    if strict:
+        others = ", ".join(f"--jobs {r.jobs}: {r.cpu_ms:.3f} ms" for r in gitsign if r.jobs != "1")
         print(
-            f"target <= {TARGET_MS:g} ms CPU per gitsign commit: "
-            f"{'MET' if met else 'NOT MET'} (best {best:.3f} ms)"
+            f"target <= {TARGET_MS:g} ms CPU per gitsign commit with --jobs 1: "
+            f"{'MET' if met else 'NOT MET'} ({strict[0].cpu_ms:.3f} ms; {others})"
         )
     print(f"\ncommand line: {command}")
     if args.json:
