@@ -32,7 +32,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from gitfixtures import Repo, run_audit, split_signature, split_tag_signature, tool_env
-from gitguard.model import SigstoreIdentity, Status, TrustStore, X509Trust
+from gitguard.model import SigstoreIdentity, Status, TrustStore, X509Email, X509Trust
 from gitguard.policy import load_policy
 from gitguard.signatures import Verifier, _cms, _rekor
 from gitguard.signatures._x509_chain import ChainError, oidc_issuer
@@ -851,3 +851,57 @@ def test_receive_guard_checks_the_gitsign_identity(allowed: str, tmp_path: Path)
         assert server.ref("refs/heads/main") is None
         assert oid[:12] in result.report
         assert "not-allowed" in result.report, result.report
+
+
+def _with_signer_cert(signature: bytes, mutate: Callable[[bytes], bytes]) -> bytes:
+    """The signature with its signer certificate's DER changed by ``mutate`` (same
+    length: the CMS framing stays valid)."""
+    der = der_of(signature)
+    cert = _cms.parse(signature).signer_cert
+    changed = mutate(cert)
+    assert len(changed) == len(cert)
+    assert der.count(cert) == 1
+    return _cms.armor(der.replace(cert, changed))
+
+
+def _version_6(cert: bytes) -> bytes:
+    # TBSCertificate's explicit [0] version: INTEGER 2 (v3) becomes 5 ("v6").
+    at = cert.index(b"\xa0\x03\x02\x01\x02")
+    return cert[: at + 4] + b"\x05" + cert[at + 5 :]
+
+
+def _san_as_set(cert: bytes) -> bytes:
+    # subjectAltName's GeneralNames SEQUENCE re-tagged as a SET: it no longer parses.
+    at = cert.index(b"\x06\x03\x55\x1d\x11")
+    octets = cert.index(b"\x04", at + 5)
+    inner = octets + 2 if cert[octets + 1] < 0x80 else octets + 2 + (cert[octets + 1] & 0x7F)
+    assert cert[inner] == 0x30
+    return cert[:inner] + b"\x31" + cert[inner + 1 :]
+
+
+@pytest.mark.parametrize("mutate", [_version_6, _san_as_set], ids=["version-6", "damaged-san"])
+@pytest.mark.parametrize("mode", ["sigstore", "smime"])
+def test_a_damaged_signer_certificate_is_malformed_not_a_crash(
+    mutate: Callable[[bytes], bytes], mode: str
+) -> None:
+    """cryptography raises InvalidVersion (not a ValueError) for an unknown version and
+    ValueError only when a damaged extension is first read: either way the verdict is
+    malformed, in both X.509 modes, never an exception."""
+    v = load_vector("git-commit.txt")
+    sig = _with_signer_cert(v.signature, mutate)
+    if mode == "sigstore":
+        verifier = X509Verifier(trust())
+    else:
+        ca = _cms.parse(v.signature).signer_cert
+        verifier = X509Verifier(
+            X509Trust(emails=(X509Email("billy", BILLY),), ca_bundle=(ca,), eku="any")
+        )
+    result: X509Result = verifier.check(v.payload, sig, when=None)
+    if mode == "sigstore" and mutate is _san_as_set:
+        # The Fulcio chain is checked (and the changed certificate's signature refused)
+        # before anything reads the SAN.
+        assert (result.status, result.code) == (Status.UNKNOWN_KEY, "chain-untrusted"), result
+        return
+    assert result.status is Status.MALFORMED, result
+    assert result.code == "cert-malformed"
+    assert result.reason.startswith("signer certificate cannot be parsed: ")

@@ -178,11 +178,32 @@ class X509Verifier:
             cert = self._cert(msg.signer_cert)
         except _cms.CmsError as e:
             return X509Result(Status.MALFORMED, "cms-malformed", str(e))
-        except ValueError as e:
+        except (ValueError, x509.InvalidVersion) as e:  # InvalidVersion: not a ValueError
             return X509Result(
                 Status.MALFORMED, "cert-malformed", f"signer certificate cannot be parsed: {e}"
             )
         key = fingerprint(msg.signer_cert)
+        try:
+            return self._check(msg, cert, key, payload, when)
+        except ValueError as e:
+            # cryptography parses extensions when they are first read: a damaged one
+            # (SAN, SCT list, ...) surfaces here, in whichever check reads it first.
+            return X509Result(
+                Status.MALFORMED,
+                "cert-malformed",
+                f"signer certificate cannot be parsed: {e}",
+                key=key,
+                cms_chain_ok=False,
+            )
+
+    def _check(
+        self,
+        msg: _cms.SignedMessage,
+        cert: x509.Certificate,
+        key: str,
+        payload: bytes,
+        when: int | None,
+    ) -> X509Result:
         if not self.trust.configured:
             return X509Result(
                 Status.UNKNOWN_KEY,
