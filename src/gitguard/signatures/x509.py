@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Final
 
 from cryptography import x509
@@ -280,37 +281,15 @@ class X509Verifier:
             else:
                 tlog_error = proven
 
-        # Each outcome builds its result once (the common fields are passed along).
-        def result(
-            status: Status,
-            code: str,
-            reason: str,
-            *,
-            cms_chain_ok: bool | None,
-            git_code: str | None = None,
-            sct_count: int = 0,
-            identities: tuple[str, ...] = (),
-            identity: str | None = None,
-            issuer: str | None = None,
-            signer: str | None = None,
-        ) -> X509Result:
-            return X509Result(
-                status,
-                code,
-                reason,
-                git_code=git_code,
-                mode="sigstore",
-                key=key,
-                signer=signer,
-                identity=identity,
-                identities=identities,
-                issuer=issuer,
-                time=t,
-                time_source=source,
-                tlog_index=tlog_index,
-                sct_count=sct_count,
-                cms_chain_ok=cms_chain_ok,
-            )
+        # Each outcome builds its result once, with the fields every outcome shares.
+        result = partial(
+            X509Result,
+            mode="sigstore",
+            key=key,
+            time=t,
+            time_source=source,
+            tlog_index=tlog_index,
+        )
 
         if source == "tlog" and not not_before <= t <= not_after:
             return result(
@@ -452,30 +431,15 @@ class X509Verifier:
                 identity=first,
             )
 
-        def result(
-            status: Status,
-            code: str,
-            reason: str,
-            *,
-            cms_chain_ok: bool,
-            git_code: str | None = None,
-            identity: str | None = first,
-            signer: str | None = None,
-        ) -> X509Result:
-            return X509Result(
-                status,
-                code,
-                reason,
-                git_code=git_code,
-                mode="pki",
-                key=key,
-                signer=signer,
-                identity=identity,
-                identities=addresses,
-                time=t,
-                time_source=source,
-                cms_chain_ok=cms_chain_ok,
-            )
+        result = partial(
+            X509Result,
+            mode="pki",
+            key=key,
+            identity=first,
+            identities=addresses,
+            time=t,
+            time_source=source,
+        )
 
         bag = [self._cert(d) for i, d in enumerate(msg.certificates) if i != msg.signer_index]
         what = "signing time" if source == "signing-time" else "commit time"
