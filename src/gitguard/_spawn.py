@@ -142,14 +142,6 @@ class Child:
         self.stdout: IO[bytes] | None = os.fdopen(ours[1], "rb") if 1 in ours else None
         self.stderr: IO[bytes] | None = os.fdopen(ours[2], "rb") if 2 in ours else None
 
-    def poll(self) -> int | None:
-        """The exit code if the child has ended (reaping it), else None."""
-        if self.returncode is None:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if pid:
-                self.returncode = os.waitstatus_to_exitcode(status)
-        return self.returncode
-
     def wait(self) -> int:
         if self.returncode is None:
             _, status = os.waitpid(self.pid, 0)

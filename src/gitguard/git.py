@@ -21,14 +21,6 @@ REFS_QUERY = (
 )
 
 
-def argv(
-    args: Sequence[str], cwd: str | os.PathLike[str] | None = None, *, safe: bool = True
-) -> list[str]:
-    """``git [-C CWD] [safe config] ARGS``."""
-    where = ["-C", os.fspath(cwd)] if cwd is not None else []
-    return ["git", *where, *(_SAFE_CONFIG if safe else ()), *args]
-
-
 def start(
     args: Sequence[str],
     cwd: str | os.PathLike[str] | None = None,
@@ -39,11 +31,12 @@ def start(
     stderr: int | None = _spawn.PIPE,
     env: Mapping[str, str] | None = None,
 ) -> _spawn.Child:
-    """Start ``git ARGS`` (streams: ``_spawn.PIPE``, ``_spawn.DEVNULL`` or inherited)."""
+    """Start ``git [-C CWD] [safe config] ARGS`` (streams: ``_spawn.PIPE``,
+    ``_spawn.DEVNULL`` or inherited)."""
+    where = ("-C", os.fspath(cwd)) if cwd is not None else ()
+    argv = ("git", *where, *(_SAFE_CONFIG if safe else ()), *args)
     try:
-        return _spawn.Child(
-            argv(args, cwd, safe=safe), stdin=stdin, stdout=stdout, stderr=stderr, env=env
-        )
+        return _spawn.Child(argv, stdin=stdin, stdout=stdout, stderr=stderr, env=env)
     except FileNotFoundError as e:
         raise GitError("git is not installed or not on PATH") from e
 
