@@ -299,7 +299,7 @@ def _receive(
     from gitguard import git
 
     query = _config_query()
-    refs: git.Pending | None = git.Pending(*git.REFS_QUERY)
+    refs = git.Pending(*git.REFS_QUERY)
     reader: ObjectReader | None = None
     try:
         from gitguard.gitobjects import ObjectReader, Repo
@@ -337,8 +337,6 @@ def _receive(
             ref, old, new = hook_args
             updates = [RefUpdate(old, new, ref)]
             push_cert = None  # git gives the update hook no certificate
-        handed = (reader, refs)
-        reader = refs = None  # check_updates closes both
         result = check_updates(
             repo,
             updates,
@@ -346,13 +344,12 @@ def _receive(
             now=now,
             push_cert=push_cert,
             pushees=config.pushees,
-            reader=handed[0],
-            refs=handed[1],
+            reader=reader,
+            refs=refs,
         )
-    finally:
+    finally:  # check_updates closes what it was given; closing again does nothing
         query.cancel()
-        if refs is not None:
-            refs.cancel()
+        refs.cancel()
         if reader is not None:
             reader.close()
     text = format_report(result)
