@@ -506,12 +506,10 @@ EXPECTED: dict[str, tuple[Status, str | None, str, str]] = {
     ),
     "sha1": (Status.WEAK_ALGORITHM, B, G, "SHA-1 signatures are refused"),
     "rsa1024": (Status.WEAK_ALGORITHM, B, G, "RSA below 2048 bits is refused"),
-    "sha1-binding": (
-        Status.WEAK_ALGORITHM, B, G, "sequoia's policy refuses SHA-1 self-signatures",
-    ),
+    "sha1-binding": (Status.GOOD, G, G, ""),  # with a warning; "refuse" is tested below
     "text-mode": (Status.BAD_SIGNATURE, B, G, "git signs binary documents (type 0x00) only"),
     "certification-type": (Status.BAD_SIGNATURE, B, E, "a wrong signature type is bad"),
-    "v3": (Status.MALFORMED, None, G, "only v4 signatures are accepted"),
+    "v3": (Status.GOOD, G, G, ""),
     "two-signatures": (Status.MALFORMED, None, E, "a git signature is exactly one packet"),
     "predates-key": (Status.NOT_YET_VALID, None, E, "named for what it is"),
     "future": (Status.NOT_YET_VALID, None, G, "gpg 2.2 accepts signatures from the future"),
@@ -769,6 +767,21 @@ def test_crc24_matches_sequoia_armor(world: World) -> None:
 # --- robustness --------------------------------------------------------------------
 
 
+def _value_octets(body: bytes, offset: int) -> set[int]:
+    """Positions (in the packet, ``offset`` = its header length) of the octets that
+    hold the signature value of the v4 signature packet ``body``."""
+    hashed_end = 6 + int.from_bytes(body[4:6], "big")
+    pos = hashed_end + 2 + int.from_bytes(body[hashed_end : hashed_end + 2], "big") + 2
+    if body[2] in (pk.PK_ED25519, pk.PK_ED448):
+        return set(range(offset + pos, offset + len(body)))
+    found: set[int] = set()
+    while pos < len(body):
+        size = (int.from_bytes(body[pos : pos + 2], "big") + 7) // 8
+        found |= set(range(offset + pos + 2, offset + pos + 2 + size))
+        pos += 2 + size
+    return found
+
+
 def test_fuzzed_signatures_never_raise_and_never_pass_when_signed_bytes_change(
     world: World,
 ) -> None:
@@ -785,9 +798,10 @@ def test_fuzzed_signatures_never_raise_and_never_pass_when_signed_bytes_change(
         body = pk.split_packets(raw)[0][1]
         sig = pk.parse_signature(body)
         header = len(raw) - len(body)
-        # The hashed area, and everything after the left-16 bits (the signature MPIs).
+        # The hashed area, and the signature value: the MPIs' value octets (their bit
+        # counts only frame them, and the left-16 octets are an unsigned quick check).
         protected = set(range(header, header + len(sig.hashed_part)))
-        protected |= set(range(len(raw) - sum(2 + len(m) for m in sig.material), len(raw)))
+        protected |= _value_octets(body, header)
         for _ in range(60):
             mutated = bytearray(raw)
             at = rng.randrange(len(raw))
@@ -832,7 +846,8 @@ def _notation(name: bytes, value: bytes, flags: bytes = b"\x80\0\0\0") -> bytes:
         (subpacket(3, DAY.to_bytes(4, "big")), Status.EXPIRED_KEY),
         (subpacket(0x80 | 20, _notation(b"must@example.com", b"x")), Status.BAD_SIGNATURE),
         (subpacket(0x80 | 2, (T0 + DAY).to_bytes(4, "big")), Status.MALFORMED),  # repeated
-        (subpacket(0x80 | 28, b"ed25519@example.com"), Status.GOOD),
+        # GnuPG does not honour a critical signer's user ID (can_handle_critical).
+        (subpacket(0x80 | 28, b"ed25519@example.com"), Status.BAD_SIGNATURE),
         (subpacket(16, b"\1" * 8), Status.MALFORMED),  # issuer key id disagrees
         (subpacket(2, b"\0\0\0"), Status.MALFORMED),
         (subpacket(20, b"\x80\0\0\0\0\x05\0\x01abc"), Status.MALFORMED),
@@ -853,3 +868,143 @@ def test_signed_subpackets_judged_alike_with_and_without_cache(
     ours_warm = warm.verify(data, signature, when=None)
     ours_cold = cold.verify(data, signature, when=None)
     assert ours_warm.status is ours_cold.status is status, (ours_warm.reason, ours_cold.reason)
+
+
+# --- what the OpenPGP ecosystem writes: judged by value, gpg as the oracle ----------
+
+
+def _reframe(sig_packet: bytes, edit: Callable[[bytearray, int], None]) -> bytes:
+    """``sig_packet`` with ``edit(body, tail)`` applied to its body, where ``tail`` is
+    the position of the quick-check octets (the unsigned end of a v4 packet)."""
+    (_, body), *_ = pk.split_packets(sig_packet)
+    hashed_end = 6 + int.from_bytes(body[4:6], "big")
+    tail = hashed_end + 2 + int.from_bytes(body[hashed_end : hashed_end + 2], "big")
+    edited = bytearray(body)
+    edit(edited, tail)
+    return packet(pk.TAG_SIGNATURE, bytes(edited))
+
+
+def _widen_mpis(body: bytearray, tail: int) -> None:
+    """Every MPI one zero octet longer, with its bit count raised to match: a value
+    encoded with leading zero bits, as Go's OpenPGP library (GitHub) writes them."""
+    values = _read_mpis(bytes(body[tail + 2 :]), 2 if body[2] != pk.PK_RSA else 1)
+    body[tail + 2 :] = b"".join((8 * len(v) + 8).to_bytes(2, "big") + b"\0" + v for v in values)
+
+
+def _flip_quick_check(body: bytearray, tail: int) -> None:
+    body[tail] ^= 0xFF
+
+
+def _unhashed(extra: bytes) -> Callable[[bytearray, int], None]:
+    def edit(body: bytearray, tail: int) -> None:
+        hashed_end = 6 + int.from_bytes(body[4:6], "big")
+        area = bytes(body[hashed_end + 2 : tail]) + extra
+        body[hashed_end:tail] = len(area).to_bytes(2, "big") + area
+
+    return edit
+
+
+@pytest.mark.parametrize("name", ["rsa2048", "ed25519"])
+@pytest.mark.parametrize(
+    ("edit", "note"),
+    [
+        (_widen_mpis, None),
+        (_flip_quick_check, "quick-check octets"),
+        (_unhashed(subpacket(0x80 | 100, b"x")), None),
+        (_unhashed(subpacket(0x80 | 28, b"someone@example.com")), None),
+    ],
+    ids=[
+        "non-minimal-mpis",
+        "wrong-quick-check",
+        "critical-unknown-unhashed",
+        "critical-28-unhashed",
+    ],
+)
+def test_encodings_are_judged_as_gpg_judges_them(
+    world: World, name: str, edit: Callable[[bytearray, int], None], note: str | None
+) -> None:
+    """Non-minimal MPI bit counts and a wrong quick check are encoding matters (the
+    value decides; gpg and Sequoia verify such signatures); an unknown critical
+    subpacket invalidates a signature in either area. The fast path, the sequoia
+    path (cold cache) and gpg agree."""
+    key = SecretKey.from_gpg(world.signing, world.fprs[name])
+    data = payload(31)
+    case = Case(data, armor(_reframe(key.v4(data, created=T0 + DAY), edit)))
+    expected = "B" if edit not in (_widen_mpis, _flip_quick_check) else "G"
+    assert world.gpg_letter(case) == expected
+    warm = world.ours(case)
+    cold = OpenPGPVerifier([OpenPGPTrustedCert(name, world.certs[name], f"{name}.asc")])
+    fresh = cold.verify(data, case.signature, when=None)
+    assert (warm.status, warm.git_code) == (fresh.status, fresh.git_code), fresh.reason
+    assert warm.git_code == expected, warm.reason
+    if note is not None:
+        assert note in warm.reason
+
+
+def test_issuer_fingerprint_only_in_the_unhashed_area_selects_the_key(world: World) -> None:
+    """Documented difference: gpg reads the issuer fingerprint from the hashed area only
+    and says E without an issuer key id; the issuer merely selects which trusted key
+    the signature must verify under, so gitguard (like Sequoia) uses it from either."""
+    key = SecretKey.from_gpg(world.signing, world.fprs["ed25519"])
+    data = payload(32)
+    bare = key.v4(data, created=T0 + DAY, issuer=False)
+    sig = _reframe(bare, _unhashed(subpacket(33, b"\x04" + key.fpr)))
+    case = Case(data, armor(sig))
+    assert world.gpg_letter(case) == "E"
+    assert world.ours(case).status is Status.GOOD
+
+
+def test_v3_signatures_are_verified_never_malformed(world: World) -> None:
+    """RFC 4880 v3 packets (git.git's 2005-2008 tags): verified like v4; an unknown
+    key stays unknown-key, a SHA-1 one weak-algorithm, a damaged one bad-signature."""
+    key = SecretKey.from_gpg(world.signing, world.fprs["rsa2048"])
+    data = payload(33)
+    good = key.v3(data, created=T0 + DAY)
+    assert world.ours(Case(data, armor(good))).status is Status.GOOD
+    bad = world.ours(Case(payload(34), armor(good)))
+    assert (bad.status, bad.git_code) == (Status.BAD_SIGNATURE, "B")
+    at = len(good) - len(pk.split_packets(good)[0][1])  # the packet header's length
+    stranger = bytearray(good)
+    stranger[at + 7] ^= 0xFF  # the issuer key id
+    unknown = world.ours(Case(data, armor(bytes(stranger))))
+    assert (unknown.status, unknown.git_code) == (Status.UNKNOWN_KEY, "E")
+    sha1 = bytearray(good)
+    sha1[at + 16] = 2  # the hash algorithm: not hashed in v3, so the value must fail too
+    weak = world.ours(Case(data, armor(bytes(sha1))))
+    assert weak.status in (Status.WEAK_ALGORITHM, Status.BAD_SIGNATURE)
+
+
+def test_sha1_self_signatures_warn_by_default_and_refuse_when_asked(world: World) -> None:
+    case = world.cases["sha1-binding"]
+    cert = [OpenPGPTrustedCert("old", world.certs["sha1bound"], "old.asc")]
+    lenient = OpenPGPVerifier(cert)
+    assert lenient.verify(case.data, case.signature, when=None).status is Status.GOOD
+    (warning,) = lenient.warnings
+    assert warning.key == world.fprs["sha1bound"]
+    assert "SHA-1 self-signatures" in warning.message
+    assert f"--quick-set-expire {world.fprs['sha1bound']}" in warning.message
+    strict = OpenPGPVerifier(cert, sha1_self_signatures="refuse")
+    refused = strict.verify(case.data, case.signature, when=None)
+    assert (refused.status, refused.git_code) == (Status.WEAK_ALGORITHM, "B")
+    assert "uses SHA-1" in refused.reason
+    assert "refused" in strict.warnings[0].message
+    modern = OpenPGPVerifier([OpenPGPTrustedCert("ed", world.certs["ed25519"], "ed.asc")])
+    assert modern.warnings == []
+
+
+def test_cached_verdict_is_keyed_by_everything_signed(world: World) -> None:
+    """A verdict is a function of the signature and the trust alone: two signatures by
+    one key in one validity interval that differ in a signed subpacket sequoia judges
+    (here a signature expiry already passed) get their own verdicts in either order."""
+    key = SecretKey.from_gpg(world.signing, world.fprs["ed25519"])
+    plain = Case(payload(35), armor(key.v4(payload(35), created=T0 + DAY)))
+    expiring = Case(
+        payload(36),
+        armor(key.v4(payload(36), created=T0 + DAY + 5, extra_hashed=subpacket(3, b"\0\0\0\x01"))),
+    )
+    cert = [OpenPGPTrustedCert("ed", world.certs["ed25519"], "ed.asc")]
+    for order in ((plain, expiring), (expiring, plain)):
+        verifier = OpenPGPVerifier(cert)
+        seen = {id(c): verifier.verify(c.data, c.signature, when=None).status for c in order}
+        assert seen[id(plain)] is Status.GOOD
+        assert seen[id(expiring)] is Status.EXPIRED_KEY

@@ -318,6 +318,15 @@ def test_minimal_policy_trusts_no_one(tmp_path: Path, material: Material) -> Non
     assert policy.rule_for("refs/heads/main") is None
 
 
+def test_sha1_self_signatures_setting(tmp_path: Path, material: Material) -> None:
+    assert load(tmp_path, material, "version = 1\n").trust.sha1_self_signatures == "warn"
+    strict = load(tmp_path, material, 'version = 1\n[trust]\nsha1_self_signatures = "refuse"\n')
+    assert strict.trust.sha1_self_signatures == "refuse"
+    assert problems(tmp_path, material, 'version = 1\ntrust.sha1_self_signatures = "no"\n') == (
+        'policy.toml:2: trust.sha1_self_signatures: expected "warn" or "refuse", not "no"'
+    )
+
+
 def test_policy_file_resolves_against_its_directory(tmp_path: Path, material: Material) -> None:
     (tmp_path / "conf" / "keys").mkdir(parents=True)
     (tmp_path / "conf" / "keys" / "as").write_text(f"dev@example.com {material.ssh[0]}\n")
@@ -450,7 +459,7 @@ BAD = [
         trust.allowed_signer = "keys"
         """,
         "policy.toml:2: trust.allowed_signer: unknown key (expected one of: allowed_signers, "
-        "openpgp, x509)",
+        "openpgp, x509, sha1_self_signatures)",
     ),
     Bad(
         "unknown key in an inline table",

@@ -155,12 +155,25 @@ class X509Trust(NamedTuple):
         return bool(self.sigstore or self.ca_bundle)
 
 
+class TrustWarning(NamedTuple):
+    """Something about a trusted key that is accepted but should be fixed by its
+    owner, shown once per audit or push. ``key`` is the fingerprint the warning is
+    about (a verdict's ``primary_key`` or ``key``), ``message`` says what and how to
+    fix it."""
+
+    key: str
+    message: str
+
+
 class TrustStore(NamedTuple):
     """Every key the verifiers may accept. An empty store trusts no one."""
 
     ssh: tuple[SshTrustedKey, ...] = ()
     openpgp: tuple[OpenPGPTrustedCert, ...] = ()
     x509: X509Trust = X509Trust()
+    # OpenPGP certificates whose keys are bound by SHA-1 self-signatures: "warn"
+    # (accept, and name them in a warning) or "refuse" (``weak-algorithm``).
+    sha1_self_signatures: str = "warn"
 
 
 class SignedObject(NamedTuple):

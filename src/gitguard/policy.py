@@ -7,6 +7,7 @@
     [trust]
     allowed_signers = "keys/allowed_signers"   # git's SSH format, read as ssh-keygen does
     openpgp = ["keys/*.asc"]                   # certificates; every glob must match a file
+    sha1_self_signatures = "warn"              # or "refuse": keys bound by SHA-1 self-sigs
 
     [trust.x509]                        # X.509 signatures (gitsign, S/MIME)
     tlog = "if-present"                 # "require" | "if-present" | "ignore" (Rekor entries)
@@ -530,7 +531,7 @@ class _Locator:
 # The loader
 
 _TOP_KEYS = ("version", "trust", "signer", "groups", "rule", "default", "release")
-_TRUST_KEYS = ("allowed_signers", "openpgp", "x509")
+_TRUST_KEYS = ("allowed_signers", "openpgp", "x509", "sha1_self_signatures")
 _TRUST_X509_KEYS = ("ca_bundle", "crl", "eku", "trusted_root", "tlog")
 _SIGSTORE_KEYS = ("identity", "identity_regexp", "issuer")
 _X509_SIGNER_KEYS = ("email",)
@@ -828,6 +829,10 @@ class _Loader:
         if "allowed_signers" in trust:
             self.load_allowed_signers(trust["allowed_signers"])
         x509 = self.load_x509(trust.get("x509"))
+        sha1 = "warn"
+        if "sha1_self_signatures" in trust:
+            path: _KeyPath = ("trust", "sha1_self_signatures")
+            sha1 = self.choice(trust["sha1_self_signatures"], path, ("warn", "refuse")) or "warn"
         self.attribute_unclaimed_certs()
         names = set(self.explicit) | set(self.implicit)
         groups = self.groups(doc.get("groups", {}), names)
@@ -855,7 +860,9 @@ class _Loader:
         return Policy(
             source=self.name,
             version=version,
-            trust=TrustStore(ssh=tuple(self.ssh), openpgp=openpgp, x509=x509),
+            trust=TrustStore(
+                ssh=tuple(self.ssh), openpgp=openpgp, x509=x509, sha1_self_signatures=sha1
+            ),
             signers=tuple(d.freeze() for d in (*self.explicit.values(), *self.implicit.values())),
             groups=FrozenMap(groups),
             rules=rules,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from gitguard.model import Format, Status, TrustStore, Verification
+from gitguard.model import Format, Status, TrustStore, TrustWarning, Verification
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -86,10 +86,20 @@ class Verifier:
         return self._get(fmt).verify(payload, signature, when=when)
 
 
+def trust_warnings(trust: TrustStore) -> list[TrustWarning]:
+    """What the trust store accepts but its key owners should fix (today: OpenPGP
+    certificates bound by SHA-1 self-signatures), each once, in trust-store order."""
+    if not trust.openpgp:
+        return []
+    from gitguard.signatures.openpgp import OpenPGPVerifier
+
+    return OpenPGPVerifier(trust.openpgp, sha1_self_signatures=trust.sha1_self_signatures).warnings
+
+
 def _openpgp(trust: TrustStore) -> FormatVerifier:
     from gitguard.signatures.openpgp import OpenPGPVerifier
 
-    return OpenPGPVerifier(trust.openpgp)
+    return OpenPGPVerifier(trust.openpgp, sha1_self_signatures=trust.sha1_self_signatures)
 
 
 def _ssh(trust: TrustStore) -> FormatVerifier:

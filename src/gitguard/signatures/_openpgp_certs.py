@@ -32,7 +32,17 @@ from gitguard.model import OpenPGPTrustedCert, Status
 from gitguard.signatures import _openpgp_crypto as cr
 from gitguard.signatures import _openpgp_packets as pk
 
-__all__ = ["Cert", "Key", "Verdict", "build_cert", "iso", "judge", "read_certs", "sequoia_refuses"]
+__all__ = [
+    "Cert",
+    "Key",
+    "Verdict",
+    "build_cert",
+    "iso",
+    "judge",
+    "read_certs",
+    "sequoia_refuses",
+    "sha1_warning",
+]
 
 _SELF_CERTIFICATIONS = frozenset({0x10, 0x11, 0x12, 0x13})
 _DIRECT_KEY = 0x1F
@@ -43,6 +53,7 @@ _SUBKEY_REVOCATION = 0x28
 _SOFT_REVOCATIONS = {1: "superseded", 3: "retired"}
 _HARD_REVOCATIONS = {0: "no reason given", 2: "key material compromised"}
 POLICY_HASHES = frozenset({8, 9, 10, 12, 14})  # hashes sequoia's StandardPolicy accepts
+_SHA1 = 2
 
 
 def iso(t: int) -> str:
@@ -84,6 +95,7 @@ class _Binding:
     created: int
     expires_at: int | None
     valid: bool | None = None
+    back: pk.SigPacket | None = None  # the back-signature that verified, if one was needed
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +256,47 @@ def build_cert(seq: pysequoia.Cert, entry: OpenPGPTrustedCert, now: int) -> Cert
     return cert
 
 
+def sha1_warning(cert: Cert, mode: str) -> str | None:
+    """A warning naming ``cert`` when a valid self-signature binding one of its keys
+    (or a signing subkey's back-signature) uses SHA-1, else ``None``.
+
+    Such certificates are common among long-lived keys (git.git's release key is
+    one): GnuPG made SHA-1 self-signatures by default until 2.1 (2014). The data
+    signatures are judged on their own hash; the binding only ties the key to the
+    certificate the policy already names by fingerprint, so a SHA-1 collision there
+    gains an attacker nothing the policy's choice of certificate did not already
+    give. gitguard therefore accepts them by default (``warn``), names the
+    certificate and the fix, and refuses them under ``sha1_self_signatures =
+    "refuse"``.
+    """
+    weak = []
+    for key in cert.keys:
+        for binding in key.bindings:
+            if not _binding_valid(binding, key, cert.primary):
+                continue
+            sigs = (binding.sig, binding.back)
+            if any(sig is not None and sig.hash_algo == _SHA1 for sig in sigs):
+                weak.append(key.fpr)
+                break
+    if not weak:
+        return None
+    which = cert.source or cert.signer
+    subkeys = [fpr for fpr in weak if fpr != cert.primary.fpr]
+    effect = (
+        "signatures its keys made are accepted, with this warning"
+        if mode == "warn"
+        else 'signatures its keys made are refused (trust.sha1_self_signatures = "refuse")'
+    )
+    return (
+        f"OpenPGP certificate {cert.primary.fpr} ({which}) binds "
+        f"{'key ' + ', '.join(weak) if subkeys else 'its primary key'} with SHA-1 "
+        f"self-signatures; {effect}. Its owner should renew them: `gpg --cert-digest-algo "
+        f"SHA256 --quick-set-expire {cert.primary.fpr} <expiry>`"
+        + (" (and again with ` *` for the subkeys)" if subkeys else "")
+        + ", then publish the certificate again"
+    )
+
+
 # --- sequoia, and explaining it ----------------------------------------------------
 
 
@@ -278,11 +331,8 @@ def _verify_sig(sig: pk.SigPacket, signed: bytes, signer: Key) -> bool:
     if check.verify is None or sig.critical_unknown:
         return False
     digest = cr.digest(sig.hash_algo, (signed, sig.hashed_part, sig.trailer))
-    return (
-        digest is not None
-        and digest[:2] == sig.left16
-        and check.verify(digest, sig.hash_algo, sig.material)
-    )
+    # The quick-check octets are not signed: the value decides, as for data signatures.
+    return digest is not None and check.verify(digest, sig.hash_algo, sig.material)
 
 
 def _binding_valid(binding: _Binding, key: Key, primary: Key) -> bool:
@@ -291,10 +341,15 @@ def _binding_valid(binding: _Binding, key: Key, primary: Key) -> bool:
     if binding.valid is None:
         ok = _verify_sig(binding.sig, binding.signed, primary)
         if ok and not key.primary and (binding.sig.key_flags or 0) & 0x02:
-            ok = any(
-                back.sig_type == _BACK_SIGNATURE and _verify_sig(back, binding.signed, key)
-                for back in binding.sig.embedded
+            binding.back = next(
+                (
+                    back
+                    for back in binding.sig.embedded
+                    if back.sig_type == _BACK_SIGNATURE and _verify_sig(back, binding.signed, key)
+                ),
+                None,
             )
+            ok = binding.back is not None
         binding.valid = ok
     return binding.valid
 
@@ -312,7 +367,7 @@ def _binding_at(key: Key, primary: Key, t: int) -> tuple[_Binding | None, bool]:
     return None, False
 
 
-def judge(key: Key, sig: pk.SigPacket, problem: str) -> Verdict:
+def judge(key: Key, sig: pk.SigPacket, problem: str, sha1_self_signatures: str) -> Verdict:
     """Why sequoia refused a signature the fast path found cryptographically valid;
     or ``GOOD`` when the only obstacle is a binding made after the signature."""
     cert = key.cert
@@ -382,16 +437,30 @@ def judge(key: Key, sig: pk.SigPacket, problem: str) -> Verdict:
             f"key {key.fpr} is not marked as a signing key in its certificate",
             "B",
         )
+    notes: list[str] = []
     for k, label, binding in bindings:
-        if binding.sig.hash_algo not in POLICY_HASHES:
-            name = cr.HASH_NAMES.get(binding.sig.hash_algo, f"hash {binding.sig.hash_algo}")
-            which = " '*'" if not k.primary else ""
+        for self_sig, what in (
+            (binding.sig, "self-signature binding"),
+            (binding.back, "back-signature of"),
+        ):
+            if self_sig is None or self_sig.hash_algo in POLICY_HASHES:
+                continue
+            name = cr.HASH_NAMES.get(self_sig.hash_algo, f"hash {self_sig.hash_algo}")
+            renew = (
+                f"its owner can renew it with `gpg --cert-digest-algo SHA256 "
+                f"--quick-set-expire {primary.fpr} <expiry>{'' if k.primary else ' *'}` "
+                "and publish the certificate again"
+            )
+            if self_sig.hash_algo == _SHA1 and sha1_self_signatures == "warn":
+                notes.append(
+                    f"the {what} {label} {k.fpr} uses SHA-1, accepted with a warning "
+                    '(trust.sha1_self_signatures = "warn")'
+                )
+                continue
             return Verdict(
                 Status.WEAK_ALGORITHM,
-                f"the self-signature binding {label} {k.fpr} uses {name}, which the OpenPGP "
-                "policy no longer accepts; its owner can renew it with `gpg "
-                f"--cert-digest-algo SHA256 --quick-set-expire {primary.fpr} <expiry>{which}` "
-                "and publish the certificate again",
+                f"the {what} {label} {k.fpr} uses {name}, which the OpenPGP policy no longer "
+                f"accepts; {renew}",
                 "B",
             )
     if sig.hash_algo not in POLICY_HASHES:
@@ -399,13 +468,20 @@ def judge(key: Key, sig: pk.SigPacket, problem: str) -> Verdict:
         return Verdict(Status.WEAK_ALGORITHM, f"the OpenPGP policy refuses {name} signatures", "B")
     if rebound:
         label, binding = rebound[0]
-        return Verdict(
-            Status.GOOD,
+        notes.append(
             f"{label} is bound by a self-signature dated {iso(binding.created)}, after the "
             "signature (GnuPG replaces self-signatures when an expiry changes); it was "
-            "valid then by that binding, as gpg also judges",
-            "G",
+            "valid then by that binding, as gpg also judges"
         )
+    if sig.version == 3:
+        notes.append(
+            "a version 3 signature packet (RFC 4880 section 5.2.2), which Sequoia's policy "
+            "no longer accepts and GnuPG does: judged by its value and the key's validity"
+        )
+    if notes:
+        # Every rule the model knows has been applied above; what sequoia refused is
+        # explained by these accepted exceptions alone.
+        return Verdict(Status.GOOD, "; ".join(notes), "G")
     return Verdict(
         Status.BAD_SIGNATURE,
         f"signature by {key.fpr} is refused by the OpenPGP policy (sequoia: {problem})",

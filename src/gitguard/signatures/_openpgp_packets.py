@@ -15,13 +15,14 @@ import hashlib
 from dataclasses import dataclass
 
 __all__ = [
-    "KNOWN_SUBPACKETS",
+    "CRITICAL_OK",
     "Armored",
     "KeyPacket",
     "PacketError",
     "SigPacket",
     "crc24",
     "dearmor",
+    "encode_mpi",
     "parse_public_key",
     "parse_signature",
     "split_packets",
@@ -61,13 +62,15 @@ SUB_REVOCATION_REASON = 29
 SUB_EMBEDDED_SIGNATURE = 32
 SUB_ISSUER_FPR = 33
 
-# Every subpacket type RFC 9580 (and the 4880bis drafts gpg and sequoia emit) defines;
-# a *critical* subpacket outside this set makes a signature invalid. A critical
-# notation (20) is refused too: gitguard knows no notation it could honour.
-KNOWN_SUBPACKETS = frozenset(
-    {2, 3, 4, 5, 6, 7, 9, 11, 12, 16, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33,
-     34, 35, 37, 38, 39}
-)  # fmt: skip
+# Subpacket types a signature may mark critical: those GnuPG honours as critical
+# (parse-packet.c ``can_handle_critical``), which sequoia's StandardPolicy accepts
+# too. A critical subpacket of any other type, in either area, makes the signature
+# invalid (RFC 9580 section 5.2.3.7): types RFC 9580 defines but GnuPG does not
+# honour as critical (keyserver preferences, signer's user ID, signature target,
+# intended recipient, AEAD preferences, attested certifications, key block) are
+# refused too, so that gitguard never says G where git says B. A critical notation
+# (20) is refused always: gitguard knows no notation it could honour.
+CRITICAL_OK = frozenset({2, 3, 4, 5, 6, 7, 9, 11, 12, 16, 21, 22, 24, 25, 26, 27, 29, 30, 32, 33})
 
 # Hashed subpackets whose length RFC 9580 fixes; sequoia refuses other lengths.
 _FIXED_LENGTHS = {2: 4, 3: 4, 4: 1, 7: 1, 9: 4, 12: 22, 16: 8, 25: 1}
@@ -238,12 +241,17 @@ def split_packets(data: bytes) -> list[tuple[int, bytes]]:
     return packets
 
 
-def _mpi(data: bytes, pos: int, strict: bool = False) -> tuple[bytes, int]:
+def _mpi(data: bytes, pos: int) -> tuple[bytes, int]:
     """One multiprecision integer: a 2-byte bit count, then the big-endian bytes.
 
-    ``strict`` also requires the bit count to be exact (no leading zero bits), as
-    RFC 9580 section 3.2 does and sequoia enforces: otherwise one signature value would
-    have several encodings, and the fast path would accept what sequoia refuses.
+    The bit count only frames the bytes: the value is what they hold. RFC 9580
+    section 3.2 asks writers for the exact bit count, but only v6 readers must
+    enforce it; GnuPG reads ``(bits + 7) / 8`` bytes whatever their leading bits,
+    and Go's OpenPGP library (which GitHub signs web-flow commits with) writes the
+    key's size as the bit count of every RSA signature, so about half of its
+    signatures declare a leading bit that is zero. Refusing them would refuse what
+    every other implementation verifies, for no security gain: the encoding is not
+    signed, the value is.
     """
     if pos + 2 > len(data):
         raise PacketError("OpenPGP MPI is truncated")
@@ -252,9 +260,20 @@ def _mpi(data: bytes, pos: int, strict: bool = False) -> tuple[bytes, int]:
     pos += 2
     if pos + size > len(data):
         raise PacketError("OpenPGP MPI is truncated")
-    if strict and size and data[pos].bit_length() != bits - 8 * (size - 1):
-        raise PacketError("OpenPGP MPI's bit count does not match its value")
     return data[pos : pos + size], pos + size
+
+
+def _sig_mpi(data: bytes, pos: int) -> tuple[bytes, int]:
+    """A signature MPI's value without leading zero bytes (see :func:`_mpi`)."""
+    value, pos = _mpi(data, pos)
+    return value.lstrip(b"\0"), pos
+
+
+def encode_mpi(value: bytes) -> bytes:
+    """``value`` as an MPI with the exact bit count (RFC 9580 section 3.2)."""
+    value = value.lstrip(b"\0")
+    bits = (len(value) - 1) * 8 + value[0].bit_length() if value else 0
+    return bits.to_bytes(2, "big") + value
 
 
 # --- signatures --------------------------------------------------------------------
@@ -262,17 +281,20 @@ def _mpi(data: bytes, pos: int, strict: bool = False) -> tuple[bytes, int]:
 
 @dataclass(slots=True, eq=False)  # not frozen: built once per commit, cheaper so
 class SigPacket:
-    """A parsed v4 signature packet.
+    """A parsed v4 (or v3) signature packet.
 
-    ``hashed_part`` is the packet body from the version byte through the hashed
-    subpackets: the bytes hashed after the signed data, followed by the v4 trailer.
-    ``tail`` is the body after the unhashed area (left 16 bits and signature value).
-    ``material`` is the algorithm-specific signature: ``(s,)`` for RSA, ``(r, s)`` for
-    (EC)DSA and legacy EdDSA, ``(native,)`` for Ed25519/Ed448 (algorithms 27/28).
+    ``hashed_part`` is what is hashed after the signed data, before the trailer: for
+    v4 the packet body from the version byte through the hashed subpackets; for v3
+    the signature type and creation time (RFC 4880 section 5.2.4). ``left16`` is the
+    packet's quick-check copy of the digest's first two octets (not signed).
+    ``material`` is the algorithm-specific signature *value*: ``(s,)`` for RSA,
+    ``(r, s)`` for (EC)DSA and legacy EdDSA (MPIs, leading zero octets removed),
+    ``(native,)`` for Ed25519/Ed448 (algorithms 27/28).
     ``expires_after``/``key_expires_after`` are periods in seconds (``None``: never).
-    ``critical_unknown`` lists hashed-area critical subpacket types gitguard cannot
-    honour. ``embedded`` holds embedded signatures (a signing subkey's primary-key
-    binding "back signature").
+    ``critical_unknown`` lists critical subpacket types gitguard cannot honour (in
+    either area). ``embedded`` holds embedded signatures (a signing subkey's
+    primary-key binding "back signature"). ``unhashed_issuer_fpr`` tells that the
+    issuer fingerprint was only found in the unhashed area.
     """
 
     version: int
@@ -282,7 +304,7 @@ class SigPacket:
     hashed_part: bytes
     left16: bytes
     material: tuple[bytes, ...]
-    tail: bytes
+    mpis: bool
     created: int | None
     expires_after: int | None
     issuer_fpr: bytes | None
@@ -292,20 +314,48 @@ class SigPacket:
     revocation_reason: int | None
     critical_unknown: tuple[int, ...]
     embedded: tuple[SigPacket, ...]
+    created_at: int = -1  # offset of the creation time's value in hashed_part
 
     @property
     def trailer(self) -> bytes:
-        """The v4 hash trailer: 0x04 0xFF and the hashed part's length."""
+        """The hash trailer: 0x04 0xFF and the hashed part's length (v4); none (v3)."""
+        if self.version == 3:
+            return b""
         return b"\x04\xff" + len(self.hashed_part).to_bytes(4, "big")
 
-    def normalized(self) -> bytes:
-        """This signature as one binary packet whose unhashed area holds only the
-        issuer key id: what gitguard itself reads from the packet, so that sequoia and
-        the fast path judge the same thing (the unhashed area is not signed, and
-        garbage there would otherwise make sequoia alone refuse)."""
+    def profile(self) -> bytes:
+        """Everything in the signature that can bear on its verdict except its
+        creation time and its value: the hashed part with the creation time's value
+        zeroed. Two signatures with the same profile, key and validity interval get
+        the same key-validity verdict (the verifier's cache key)."""
+        if self.version == 3:
+            return bytes((3, self.sig_type, self.pk_algo, self.hash_algo))
+        at = self.created_at
+        if at < 0:
+            return self.hashed_part
+        return self.hashed_part[:at] + b"\0\0\0\0" + self.hashed_part[at + 4 :]
+
+    def normalized(self, digest: bytes) -> bytes:
+        """This signature as one binary packet that says exactly what gitguard
+        reads from it, for sequoia to judge the same thing as the fast path: the
+        signed part as is; an unhashed area holding only the issuer key id (it is
+        not signed, and garbage there would otherwise make sequoia alone refuse);
+        the quick-check octets taken from ``digest`` (they are not signed either,
+        see :mod:`gitguard.signatures.openpgp`); MPIs with exact bit counts."""
+        value = b"".join(encode_mpi(m) for m in self.material) if self.mpis else self.material[0]
+        tail = digest[:2] + value
         keyid = self.issuer_keyid or (self.issuer_fpr[-8:] if self.issuer_fpr else None)
-        unhashed = b"\x09\x10" + keyid if keyid else b""
-        body = self.hashed_part + len(unhashed).to_bytes(2, "big") + unhashed + self.tail
+        if self.version == 3:
+            body = (
+                b"\x03\x05"
+                + self.hashed_part
+                + (keyid or b"\0" * 8)
+                + bytes((self.pk_algo, self.hash_algo))
+                + tail
+            )
+        else:
+            unhashed = b"\x09\x10" + keyid if keyid else b""
+            body = self.hashed_part + len(unhashed).to_bytes(2, "big") + unhashed + tail
         return b"\xc2\xff" + len(body).to_bytes(4, "big") + body
 
     def issuer_names(self, fpr: bytes, keyid: bytes) -> bool:
@@ -315,8 +365,9 @@ class SigPacket:
         return self.issuer_keyid == keyid
 
 
-def _subpackets(area: bytes) -> list[tuple[int, bytes]]:
-    """``(type, value)`` of each subpacket; the type keeps its critical bit (0x80)."""
+def _subpackets(area: bytes) -> list[tuple[int, bytes, int]]:
+    """``(type, value, offset of value)`` of each subpacket; the type keeps its
+    critical bit (0x80)."""
     found = []
     pos = 0
     end = len(area)
@@ -337,7 +388,7 @@ def _subpackets(area: bytes) -> list[tuple[int, bytes]]:
             pos += 5
         if length == 0 or length > end - pos:
             raise PacketError("signature subpacket length is out of bounds")
-        found.append((area[pos], area[pos + 1 : pos + length]))
+        found.append((area[pos], area[pos + 1 : pos + length], pos + 1))
         pos += length
     return found
 
@@ -347,13 +398,69 @@ def _embedded(value: bytes, into: list[SigPacket]) -> None:
         into.append(parse_signature(value))
 
 
+def _material(body: bytes, pos: int, pk_algo: int) -> tuple[tuple[bytes, ...], bool]:
+    """The signature value at ``pos`` (after the quick-check octets) and whether it is
+    MPI-encoded; it must end the packet."""
+    material: tuple[bytes, ...]
+    mpis = True
+    if pk_algo in (PK_RSA, PK_RSA_SIGN, PK_RSA_ENCRYPT):
+        s, pos = _sig_mpi(body, pos)
+        material = (s,)
+    elif pk_algo in (PK_DSA, PK_ECDSA, PK_EDDSA_LEGACY, PK_ELGAMAL_SIGN):
+        r, pos = _sig_mpi(body, pos)
+        s, pos = _sig_mpi(body, pos)
+        material = (r, s)
+    else:
+        mpis = False
+        size = {PK_ED25519: 64, PK_ED448: 114}.get(pk_algo, len(body) - pos)
+        material = (body[pos : pos + size],)
+        pos += size
+    if pos != len(body):
+        raise PacketError("signature packet has a truncated or oversized signature value")
+    return material, mpis
+
+
+def _parse_v3(body: bytes) -> SigPacket:
+    """A v3 signature packet (RFC 4880 section 5.2.2): type and creation time are the
+    hashed material, the issuer key id is a plain field, there are no subpackets."""
+    if len(body) < 19:
+        raise PacketError("v3 signature packet is truncated")
+    if body[1] != 5:
+        raise PacketError(f"v3 signature's hashed material is {body[1]} octets, not 5")
+    sig_type = body[2]
+    pk_algo, hash_algo = body[15], body[16]
+    material, mpis = _material(body, 19, pk_algo)
+    return SigPacket(
+        3,
+        sig_type,
+        pk_algo,
+        hash_algo,
+        body[2:7],
+        body[17:19],
+        material,
+        mpis,
+        int.from_bytes(body[3:7], "big"),
+        None,
+        None,
+        body[7:15],
+        None,
+        None,
+        None,
+        (),
+        (),
+        1,
+    )
+
+
 def parse_signature(body: bytes) -> SigPacket:
-    """Parse a signature packet body; only version 4 is accepted."""
+    """Parse a signature packet body: version 4, or version 3 (RFC 4880)."""
     if not body:
         raise PacketError("signature packet is empty")
     version = body[0]
+    if version == 3:
+        return _parse_v3(body)
     if version != 4:
-        raise PacketError(f"unsupported OpenPGP signature version {version} (only v4 is accepted)")
+        raise PacketError(f"unsupported OpenPGP signature version {version} (v3 and v4 are read)")
     if len(body) < 6:
         raise PacketError("signature packet is truncated")
     sig_type, pk_algo, hash_algo = body[1], body[2], body[3]
@@ -366,17 +473,18 @@ def parse_signature(body: bytes) -> SigPacket:
         raise PacketError("signature unhashed subpacket area is truncated")
 
     created = expires = key_expires = flags = reason = None
+    created_at = -1
     fpr: bytes | None = None
     keyid: bytes | None = None
     critical: list[int] = []
     embedded: list[SigPacket] = []
-    for raw_kind, value in _subpackets(body[6:hashed_end]):
+    for raw_kind, value, offset in _subpackets(body[6:hashed_end]):
         is_critical = raw_kind & 0x80
         kind = raw_kind & 0x7F
         expected = _FIXED_LENGTHS.get(kind)
         if expected is not None and len(value) != expected:
             raise PacketError(f"signature subpacket {kind} has a malformed length")
-        if is_critical and kind not in KNOWN_SUBPACKETS:
+        if is_critical and kind not in CRITICAL_OK:
             critical.append(kind)
         if kind == SUB_ISSUER_FPR:
             if not value:
@@ -389,6 +497,7 @@ def parse_signature(body: bytes) -> SigPacket:
             if created is not None:
                 raise PacketError("signature has a repeated creation time")
             created = int.from_bytes(value, "big")
+            created_at = 6 + offset
         elif kind == SUB_ISSUER:
             if keyid is not None and keyid != value:
                 raise PacketError("signature names two different issuer key ids")
@@ -410,9 +519,13 @@ def parse_signature(body: bytes) -> SigPacket:
             if is_critical:
                 critical.append(kind)  # gitguard honours no notation
     # Only the issuer is taken from the unhashed area (it merely selects the key the
-    # signature must then verify under), and a signing subkey's back-signature.
-    for raw_kind, value in _subpackets(body[unhashed_start:pos]):
+    # signature must then verify under), and a signing subkey's back-signature. A
+    # critical subpacket gitguard does not know makes the signature invalid here too,
+    # as in GnuPG (RFC 9580 section 5.2.3.7 does not limit the rule to one area).
+    for raw_kind, value, _ in _subpackets(body[unhashed_start:pos]):
         kind = raw_kind & 0x7F
+        if raw_kind & 0x80 and kind not in CRITICAL_OK:
+            critical.append(kind)
         if kind == SUB_ISSUER and len(value) == 8 and keyid is None:
             keyid = value
         elif kind == SUB_ISSUER_FPR and len(value) == 21 and value[0] == 4 and fpr is None:
@@ -422,37 +535,16 @@ def parse_signature(body: bytes) -> SigPacket:
     if fpr is not None and keyid is not None and fpr[-8:] != keyid:
         raise PacketError("signature's issuer key id and issuer fingerprint disagree")
 
-    left16 = body[pos : pos + 2]
-    tail = body[pos:]
-    pos += 2
-    material: tuple[bytes, ...]
-    if pk_algo in (PK_RSA, PK_RSA_SIGN, PK_RSA_ENCRYPT):
-        s, pos = _mpi(body, pos, strict=True)
-        material = (s,)
-    elif pk_algo in (PK_DSA, PK_ECDSA, PK_EDDSA_LEGACY, PK_ELGAMAL_SIGN):
-        r, pos = _mpi(body, pos, strict=True)
-        s, pos = _mpi(body, pos, strict=True)
-        material = (r, s)
-    elif pk_algo == PK_ED25519:
-        material = (body[pos : pos + 64],)
-        pos += 64
-    elif pk_algo == PK_ED448:
-        material = (body[pos : pos + 114],)
-        pos += 114
-    else:
-        material = (body[pos:],)
-        pos = len(body)
-    if pos != len(body):
-        raise PacketError("signature packet has a truncated or oversized signature value")
+    material, mpis = _material(body, pos + 2, pk_algo)
     return SigPacket(
         version,
         sig_type,
         pk_algo,
         hash_algo,
         body[:hashed_end],
-        left16,
+        body[pos : pos + 2],
         material,
-        tail,
+        mpis,
         created,
         expires,
         fpr,
@@ -460,8 +552,9 @@ def parse_signature(body: bytes) -> SigPacket:
         key_expires,
         flags,
         reason,
-        tuple(critical),
+        tuple(dict.fromkeys(critical)),
         tuple(embedded),
+        created_at,
     )
 
 

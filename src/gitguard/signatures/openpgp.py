@@ -7,14 +7,19 @@ document) over the object's payload. Verifying one has two parts of very differe
 cost and change rate:
 
 1. **The signature** (every commit; ``_openpgp_packets``, ``_openpgp_crypto``):
-   de-armor, parse the packet, find the issuing key by issuer fingerprint (or key id)
-   among the trusted certificates' primary keys and subkeys, hash payload + hashed
-   area + v4 trailer, compare the left 16 bits, and verify the primitive against a
-   public-key object loaded once per key: OpenSSL (``cryptography``) for RSA and
-   ECDSA, libsodium (through ctypes, when the system has it; 2x faster than OpenSSL
-   here) for Ed25519. Also per signature, because they depend on the signature and
-   not on the key: weak hashes (MD5, SHA-1, RIPEMD-160) and weak keys (RSA < 2048,
-   DSA, ElGamal) are refused, as are unknown critical subpackets, creation times in
+   de-armor, parse the packet (v4, or v3 as git.git's 2005-2008 tags carry), find the
+   issuing key by issuer fingerprint (or key id) among the trusted certificates'
+   primary keys and subkeys, hash payload + hashed area + trailer, and verify the
+   primitive against a public-key object loaded once per key: OpenSSL
+   (``cryptography``) for RSA and ECDSA, libsodium (through PyNaCl; 2x faster than
+   OpenSSL here) for Ed25519. The *value* is judged, never its encoding: MPIs whose
+   bit count is not minimal (Go's OpenPGP library, and so GitHub, writes them) are
+   read as GnuPG reads them, and the two quick-check octets ("left 16 bits") are
+   compared only to say so in the reason: they are not signed, and GnuPG and
+   Sequoia verify a signature whose quick check is wrong. Also per signature,
+   because they depend on the signature and not on the key: weak hashes (MD5,
+   SHA-1, RIPEMD-160) and weak keys (RSA < 2048, DSA, ElGamal) are refused, as are
+   critical subpackets GnuPG would not honour (in either area), creation times in
    the future (beyond :data:`FUTURE_TOLERANCE`) and a signature's own expiration
    (judged at *now*). The armor CRC-24 is not checked up front: RFC 9580 section 6.1
    forbids rejecting data for it, and it costs 15-50 us in Python; it is only used
@@ -23,24 +28,33 @@ cost and change rate:
 2. **The key's validity at the signature's creation time T** (alive, bound,
    signing-capable, not revoked, self-signatures acceptable; ``_openpgp_certs``):
    delegated to sequoia's StandardPolicy through ``pysequoia.verify``, but only once
-   per *validity interval*. Whether a key is valid at T is a step function of T whose
-   steps can only sit at times written in the certificate: key creation times,
-   signature creation and expiration times, and creation + key validity period for
-   every key (each ``t`` also as ``t + 1``, so that neither ``<`` nor ``<=`` rules can
-   straddle a step). The first signature whose T falls in an interval is also given
-   to sequoia, with only its certificate in the store and its unhashed area reduced
-   to the issuer key id (so that sequoia judges exactly what the fast path reads);
-   the verdict is cached for ``(key, interval, hash algorithm)`` and later signatures
-   in that interval take the fast path alone. sequoia's error is opaque, so when it
-   refuses a signature the fast path found valid, the certificate model explains
-   why: revocation in effect (hard revocations always, soft ones from their date) ->
-   ``revoked-key``/R; key expired at T -> ``expired-key``/Y; T before the key's
-   creation -> ``not-yet-valid``; no signing flag -> ``bad-signature``; SHA-1
-   self-signature or weak primary key -> ``weak-algorithm``. A refusal the model
-   cannot explain is reported as refused by the OpenPGP policy and not cached. One
-   refusal is overruled, with the binding verified here: a key whose self-signatures
-   all postdate the signature because GnuPG replaced them when the expiry was changed
-   (see ``_openpgp_certs``).
+   per key, *validity interval* and signature *profile*. Whether a key is valid at T
+   is a step function of T whose steps can only sit at times written in the
+   certificate: key creation times, signature creation and expiration times, and
+   creation + key validity period for every key (each ``t`` also as ``t + 1``, so
+   that neither ``<`` nor ``<=`` rules can straddle a step). The profile is every
+   signed field of the signature but its creation time (its hashed area with the
+   time zeroed), so that a cached verdict is never reused for a signature that
+   differs in anything sequoia could judge: a verdict is a function of the signature
+   and the trust alone, whatever else the process verified first. The first
+   signature of a (key, interval, profile) is given to sequoia as gitguard reads it
+   (:meth:`~gitguard.signatures._openpgp_packets.SigPacket.normalized`: unhashed
+   area reduced to the issuer key id, exact MPI bit counts, the computed quick
+   check), with only its certificate in the store. sequoia's error is opaque, so
+   when it refuses a signature the fast path found valid, the certificate model
+   explains why: revocation in effect (hard revocations always, soft ones from
+   their date) -> ``revoked-key``/R; key expired at T -> ``expired-key``/Y; T
+   before the key's creation -> ``not-yet-valid``; no signing flag ->
+   ``bad-signature``; weak primary key -> ``weak-algorithm``. A refusal the model
+   cannot explain is reported as refused by the OpenPGP policy and not cached.
+
+   Three refusals are overruled, each only after *every* rule of the model has been
+   applied and passed (so an overrule never hides another reason): a key whose
+   self-signatures all postdate the signature because GnuPG replaced them when the
+   expiry was changed; self-signatures (bindings, back-signatures) made with SHA-1
+   on a certificate the policy names, unless ``sha1_self_signatures = "refuse"``
+   (the certificate is then named in a warning; see ``sha1_warning``); and v3
+   signature packets, which sequoia's policy rejects as a format and GnuPG verifies.
 
 Differences from ``git verify-commit`` (gpg 2.2), all deliberate:
 
@@ -48,12 +62,15 @@ Differences from ``git verify-commit`` (gpg 2.2), all deliberate:
   reading); gpg reports EXPKEYSIG (git ``Y``) once the key has expired *now*.
 - A soft revocation (key superseded/retired) only affects signatures made after it;
   gpg reports every signature of a revoked key as REVKEYSIG (``R``).
-- SHA-1/MD5/RIPEMD-160 signatures, RSA keys under 2048 bits, DSA/ElGamal keys and
-  keys bound only by SHA-1 self-signatures are ``weak-algorithm`` (git code ``B``);
-  gpg 2.2 calls them good.
-- Anything but exactly one v4 signature packet of type 0x00 (v3 signatures, text-mode
-  signatures, several signatures, trailing packets) is refused; gpg verifies each
-  signature it finds. Signatures claiming a time in the future are
+- SHA-1/MD5/RIPEMD-160 data signatures, RSA keys under 2048 bits and DSA/ElGamal
+  keys are ``weak-algorithm`` (git code ``B``); gpg 2.2 calls them good (git says E
+  for MD5, which gpg 2.2 no longer verifies).
+- An issuer fingerprint found only in the unhashed area selects the key (gpg reads
+  it from the hashed area only and says E): it is not signed, but it only chooses
+  which trusted key the signature must then verify under.
+- SHA3-256/SHA3-512 signatures (RFC 9580) are verified; gpg 2.2 does not know them.
+- Text-mode signatures, several signatures, trailing packets are refused; gpg
+  verifies each signature it finds. Signatures claiming a time in the future are
   ``not-yet-valid``; gpg accepts them.
 - A damaged signature is ``malformed``, where git shows ``N`` (unsigned); a CRC
   mismatch on an otherwise intact signature is ignored (RFC 9580), where gpg refuses.
@@ -72,7 +89,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gitguard.model import Format, OpenPGPTrustedCert, Status, Verification
+from gitguard.model import Format, OpenPGPTrustedCert, Status, TrustWarning, Verification
 from gitguard.signatures import _openpgp_crypto as cr
 from gitguard.signatures import _openpgp_packets as pk
 from gitguard.signatures._openpgp_certs import (
@@ -83,6 +100,7 @@ from gitguard.signatures._openpgp_certs import (
     judge,
     read_certs,
     sequoia_refuses,
+    sha1_warning,
 )
 
 __all__ = ["FUTURE_TOLERANCE", "CertInfo", "OpenPGPVerifier", "certificate_info"]
@@ -134,11 +152,15 @@ class OpenPGPVerifier:
     loader reports such input earlier through :func:`certificate_info`.
     """
 
-    def __init__(self, certs: Sequence[OpenPGPTrustedCert]) -> None:
+    def __init__(
+        self, certs: Sequence[OpenPGPTrustedCert], *, sha1_self_signatures: str = "warn"
+    ) -> None:
         self.problems: list[str] = []
+        self.sha1_self_signatures = sha1_self_signatures
+        self.warnings: list[TrustWarning] = []
         self._by_fpr: dict[bytes, list[Key]] = {}
         self._by_keyid: dict[bytes, list[Key]] = {}
-        self._cache: dict[tuple[int, int, int], Verdict | None] = {}
+        self._cache: dict[tuple[int, int, bytes], Verdict | None] = {}
         now = int(time.time())
         serial = 0
         for entry in certs:
@@ -148,6 +170,9 @@ class OpenPGPVerifier:
                 self.problems.append(f"{entry.source or entry.signer}: {exc}")
                 continue
             for cert in parsed:
+                warning = sha1_warning(cert, sha1_self_signatures)
+                if warning is not None:
+                    self.warnings.append(TrustWarning(cert.primary.fpr, warning))
                 for key in cert.keys:
                     key.serial = serial
                     serial += 1
@@ -236,19 +261,17 @@ class OpenPGPVerifier:
             and _same_algorithm(sig.pk_algo, key.packet.pk_algo)
         ):
             digest = cr.digest(sig.hash_algo, (payload, sig.hashed_part, sig.trailer))
-            ok = (
-                digest is not None
-                and digest[:2] == sig.left16
-                and verify(digest, sig.hash_algo, sig.material)
-            )
+            ok = digest is not None and verify(digest, sig.hash_algo, sig.material)
             created = sig.created or 0
             now = int(time.time())
             if (
                 ok
+                and digest is not None
+                and digest[:2] == sig.left16
                 and cert.trusted
                 and created <= now + FUTURE_TOLERANCE
                 and (sig.expires_after is None or created + sig.expires_after > now)
-                and self._validity(key, sig, payload) is None
+                and self._validity(key, sig, payload, digest) is None
             ):
                 return Verification(
                     Format.OPENPGP,
@@ -308,16 +331,26 @@ class OpenPGPVerifier:
                 "B",
             )
         hash_name = cr.HASH_NAMES.get(sig.hash_algo, f"hash algorithm {sig.hash_algo}")
+        digest = cr.digest(sig.hash_algo, (payload, sig.hashed_part, sig.trailer))
+        if digest is None:
+            weak = sig.hash_algo in cr.WEAK_HASHES
+            return result(
+                Status.WEAK_ALGORITHM if weak else Status.BAD_SIGNATURE,
+                f"signature uses {hash_name}, which gitguard does not accept",
+                "B",
+            )
         if ok is None:
-            digest = cr.digest(sig.hash_algo, (payload, sig.hashed_part, sig.trailer))
-            if digest is None:
-                weak = sig.hash_algo in cr.WEAK_HASHES
-                return result(
-                    Status.WEAK_ALGORITHM if weak else Status.BAD_SIGNATURE,
-                    f"signature uses {hash_name}, which gitguard does not accept",
-                    "B",
-                )
-            ok = digest[:2] == sig.left16 and check.verify(digest, sig.hash_algo, sig.material)
+            ok = check.verify(digest, sig.hash_algo, sig.material)
+        notes: list[str] = []
+        if sig.left16 != digest[:2]:
+            # RFC 9580 section 5.2.4: the two octets are a quick check that lets a
+            # reader skip the public-key operation; they are not signed, and anyone
+            # can change them. GnuPG and Sequoia verify such signatures; so does this.
+            notes.append(
+                f"its quick-check octets ({sig.left16.hex()}) differ from the digest's "
+                f"({digest[:2].hex()}): they are not signed and do not affect the verdict, "
+                "which the signature value decides"
+            )
         if not ok:
             return result(
                 Status.BAD_SIGNATURE,
@@ -357,12 +390,12 @@ class OpenPGPVerifier:
                 f"signature by {what} expired at {iso(created + sig.expires_after)}",
                 "X",
             )
-        verdict = self._validity(key, sig, payload)
-        note = ""
+        verdict = self._validity(key, sig, payload, digest)
         if verdict is not None:
             if verdict.status is not Status.GOOD:
                 return result(verdict.status, verdict.reason, verdict.git_code)
-            note = f"; {verdict.reason}"
+            notes.append(verdict.reason)
+        note = "".join(f"; {n}" for n in notes)
         if not cert.trusted:
             return result(
                 Status.UNKNOWN_KEY,
@@ -372,18 +405,24 @@ class OpenPGPVerifier:
             )
         return result(Status.GOOD, f"good signature by {what}{note}", "G")
 
-    def _validity(self, key: Key, sig: pk.SigPacket, payload: bytes) -> Verdict | None:
-        """Whether ``key`` could make ``sig`` at its creation time (cached per interval)."""
+    def _validity(
+        self, key: Key, sig: pk.SigPacket, payload: bytes, digest: bytes
+    ) -> Verdict | None:
+        """Whether ``key`` could make ``sig`` at its creation time: sequoia's verdict,
+        explained by the certificate model when it refuses. Cached per key, validity
+        interval and signature *profile* (every signed field but the creation time),
+        so that the verdict is a function of the signature and the trust alone, never
+        of which signature by the same key happened to be verified first."""
         cert = key.cert
         assert cert is not None  # noqa: S101 - set by build_cert
         interval = bisect.bisect_right(cert.breakpoints, sig.created or 0)
-        cache_key = (key.serial, interval, sig.hash_algo)
+        cache_key = (key.serial, interval, sig.profile())
         try:
             return self._cache[cache_key]
         except KeyError:
             pass
-        problem = sequoia_refuses(cert.seq, payload, sig.normalized(), key.fpr)
-        verdict = None if problem is None else judge(key, sig, problem)
+        problem = sequoia_refuses(cert.seq, payload, sig.normalized(digest), key.fpr)
+        verdict = None if problem is None else judge(key, sig, problem, self.sha1_self_signatures)
         if verdict is None or verdict.cacheable:
             self._cache[cache_key] = verdict
         return verdict
