@@ -36,8 +36,12 @@ class FormatVerifier(Protocol):
 
 
 def detect_format(signature: bytes) -> Format | None:
-    """The format named by the signature's armor header, or ``None`` if unrecognised."""
-    head = signature.lstrip()[:40]
+    """The format named by the signature's armor header, or ``None`` if unrecognised.
+
+    The header must come first, as git requires (gpg-interface.c
+    ``get_format_by_sig``): git aborts on a signature with anything before it, so
+    gitguard does not read past it either."""
+    head = signature[:40]
     if head.startswith(ARMOR_OPENPGP):
         return Format.OPENPGP
     if head.startswith(ARMOR_SSH):
@@ -82,7 +86,12 @@ class Verifier:
             )
         fmt = detect_format(signature)
         if fmt is None:
-            return Verification(None, Status.MALFORMED, "signature has no recognised armor header")
+            return Verification(
+                None,
+                Status.MALFORMED,
+                "signature does not start with a recognised armor header (-----BEGIN PGP "
+                "SIGNATURE-----, SSH SIGNATURE or SIGNED MESSAGE); git cannot verify it either",
+            )
         return self._get(fmt).verify(payload, signature, when=when)
 
 
