@@ -10,11 +10,21 @@ The pure parts (input parsing, the report, push-time judgement) are tested at th
 from __future__ import annotations
 
 import dataclasses
+import sys
 from pathlib import Path
 
 import pytest
 
-from gitfixtures import Repo, run, run_audit, ssh_signer, tool_env
+from gitfixtures import (
+    GpgHome,
+    GpgKey,
+    Repo,
+    openpgp_signer,
+    run,
+    run_audit,
+    ssh_signer,
+    tool_env,
+)
 from gitguard.errors import GuardError
 from gitguard.evaluate import HINTS, Verdict, evaluate
 from gitguard.gitobjects import Repo as GitRepo
@@ -864,3 +874,44 @@ def test_a_bug_refuses_the_push_and_says_where() -> None:
         "test_receive.py:"
     )
     assert text.endswith("the push is refused until the server administrator fixes it\n")
+
+
+def test_sha1_bound_openpgp_key_is_accepted_with_a_warning(world: World) -> None:
+    """A certificate whose self-signatures use SHA-1 (GnuPG's default before 2.1):
+    its signatures are good, and the push shows a warning naming the certificate
+    and the fix; with ``sha1_self_signatures = "refuse"`` they are refused."""
+    home = GpgHome.create(world.tmp / "gnupg", world.env)
+    try:
+        uid = "Carol <carol@example.com>"
+        home.gpg("--cert-digest-algo", "SHA1", "--quick-gen-key", uid, "ed25519", "sign", "never")
+        fpr = home.gpg("--with-colons", "--list-keys", uid).decode().split("fpr:::::::::")[1][:40]
+        (world.tmp / "carol.asc").write_bytes(home.gpg("--armor", "--export", fpr))
+        carol = f'\n[[signer]]\nname = "carol"\nkeys = ["openpgp:{fpr}"]\n'
+        rules = '[[rule]]\nrefs = ["refs/heads/main"]\nrequire = "signed"\nsigners = ["carol"]\n'
+        client = world.client()
+        client.commit(
+            "signed by a SHA-1-bound key", signer=openpgp_signer(GpgKey(home, uid, fpr, fpr))
+        )
+
+        lenient = world.server(rules, top='[trust]\nopenpgp = ["carol.asc"]', extra_signers=carol)
+        p = push(client, lenient, "HEAD:refs/heads/main")
+        assert p.returncode == 0, p.report
+        (warning,) = [line for line in p.remote if line.startswith("gitguard: warning: ")]
+        assert f"OpenPGP certificate {fpr}" in warning
+        assert "SHA-1 self-signatures" in warning
+        assert f"--quick-set-expire {fpr}" in warning
+
+        strict = world.server(
+            rules,
+            top='[trust]\nopenpgp = ["carol.asc"]\nsha1_self_signatures = "refuse"',
+            extra_signers=carol,
+        )
+        p = push(client, strict, "HEAD:refs/heads/main")
+        assert _rejected(p)
+        assert any("status  weak-algorithm: " in line and "uses SHA-1" in line for line in p.remote)
+        check = run(
+            [sys.executable, "-m", "gitguard", "server", "check", str(lenient.path)], env=world.env
+        )
+        assert f"OpenPGP certificate {fpr}" in check.stdout.decode()
+    finally:
+        home.close()

@@ -177,7 +177,9 @@ def load_trust(
         for note in notes:
             sys.stderr.write(f"guard: note: {note}\n")
         return store, None
-    return TrustStore(ssh=tuple(ssh), openpgp=tuple(pgp), x509=x509), policy
+    sha1 = policy.trust.sha1_self_signatures if policy is not None else "warn"
+    store = TrustStore(ssh=tuple(ssh), openpgp=tuple(pgp), x509=x509, sha1_self_signatures=sha1)
+    return store, policy
 
 
 class _Progress:
@@ -248,6 +250,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
     else:
         report = TextReport(out, color=args.output is None and _color_enabled(sys.stdout))
 
+    from gitguard.signatures import trust_warnings
+
+    report.warn(trust_warnings(trust))
     progress = _Progress(total, sys.stderr) if sys.stderr.isatty() else None
 
     def sink(batch: Batch) -> None:

@@ -58,6 +58,7 @@ from gitguard.gitobjects import ObjectReader, Repo, parse_commit, parse_tag, tag
 from gitguard.model import Format, Kind, SignedObject, Status, Verification
 
 if TYPE_CHECKING:
+    from gitguard.model import TrustWarning
     from gitguard.policy import Policy, Rule
     from gitguard.pushcert import CertCheck, PushCert
 
@@ -128,6 +129,7 @@ class ReceiveResult(NamedTuple):
     refs: tuple[RefResult, ...]
     policy: str
     push_cert: str | None = None
+    warnings: tuple["TrustWarning", ...] = ()
 
     @property
     def accepted(self) -> bool:
@@ -237,6 +239,12 @@ class _Guard:
         # Verified once per object (a commit new to several rules), judged per rule.
         self._verified: dict[str, Verification | None] = {}
         self._judged: dict[tuple[int, str], Verdict] = {}
+        # Primary keys of the signatures verified: the trust warnings worth showing.
+        self.used_keys: set[str] = set()
+
+    def warnings(self) -> tuple["TrustWarning", ...]:
+        """Trust warnings about the keys this push's signatures were made with."""
+        return tuple(w for w in self.verifier.warnings() if w.key in self.used_keys)
 
     def close(self) -> None:
         self.reader.close()
@@ -327,6 +335,8 @@ class _Guard:
         if obj.malformed is not None or obj.signature is None:
             return None
         v = self.verifier.verify(obj.payload, obj.signature, when=obj.time)
+        if v.primary_key is not None:
+            self.used_keys.add(v.primary_key)
         if v.status is Status.GOOD and v.format is Format.SSH and self._ssh_windows:
             # allowed_signers valid-after/valid-before, judged at the push as well as
             # at the time the commit claims.
@@ -637,7 +647,12 @@ def check_updates(
         results = tuple(guard.check_ref(u, cert) for u in updates)
     finally:
         guard.close()
-    return ReceiveResult(results, policy.source, cert.describe() if cert is not None else None)
+    return ReceiveResult(
+        results,
+        policy.source,
+        cert.describe() if cert is not None else None,
+        guard.warnings(),
+    )
 
 
 # --------------------------------------------------------------------------- report
@@ -710,4 +725,6 @@ def format_report(result: ReceiveResult, *, cap: int = REPORT_CAP, title: str | 
         lines.append(f"gitguard: push certificate {result.push_cert}")
     for r in result.refs:
         lines.append(f"gitguard: {r.ref}: {r.summary}")
+    for w in result.warnings:
+        lines.append(f"gitguard: warning: {w.message}")
     return "\n".join(lines) + "\n"

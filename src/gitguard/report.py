@@ -1,14 +1,17 @@
 """Audit reports: text for people, JSON (a stable contract) and SARIF 2.1.0 for
-machines. Writers stream: ``add`` is called once per verdict, ``finish`` once."""
+machines. Writers stream: ``add`` is called once per verdict, ``finish`` once.
+``warn`` hands over what the trust store accepts but its owners should fix (see
+:func:`gitguard.signatures.trust_warnings`), at most once, before ``finish``."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Protocol
 
 from gitguard import __version__
 from gitguard.evaluate import HINTS
-from gitguard.model import Status
+from gitguard.model import Status, TrustWarning
 
 if TYPE_CHECKING:
     from gitguard.audit import Batch, Summary
@@ -21,6 +24,7 @@ TEXT_LISTING_CAP = 200  # offending objects listed in the text report
 class Report(Protocol):
     def add(self, v: Verdict) -> None: ...
     def add_batch(self, batch: Batch) -> None: ...
+    def warn(self, warnings: Sequence[TrustWarning]) -> None: ...
     def finish(self, summary: Summary) -> None: ...
 
 
@@ -65,7 +69,11 @@ class JsonReport:
     def __init__(self, out: IO[str]) -> None:
         self._out = out
         self._first = True
+        self._warnings: list[dict[str, str]] = []
         out.write(f'{{"version": {JSON_VERSION}, "results": [')
+
+    def warn(self, warnings: Sequence[TrustWarning]) -> None:
+        self._warnings = [{"key": w.key, "message": w.message} for w in warnings]
 
     def add(self, v: Verdict) -> None:
         self._out.write("\n  " if self._first else RESULT_SEPARATOR)
@@ -80,7 +88,9 @@ class JsonReport:
         self._out.write(batch.json)
 
     def finish(self, summary: Summary) -> None:
-        self._out.write('\n], "summary": ')
+        self._out.write('\n], "warnings": ')
+        self._out.write(json.dumps(self._warnings, ensure_ascii=False))
+        self._out.write(', "summary": ')
         self._out.write(json.dumps(summary.to_json(), ensure_ascii=False))
         self._out.write("}\n")
 
@@ -106,6 +116,7 @@ class SarifReport:
     def __init__(self, out: IO[str]) -> None:
         self._out = out
         self._first = True
+        self._notes: list[dict[str, object]] = []
         rules = [
             {
                 "id": status.value,
@@ -157,9 +168,17 @@ class SarifReport:
         for v in batch.offending:
             self.add(v)
 
+    def warn(self, warnings: Sequence[TrustWarning]) -> None:
+        self._notes = [
+            {"level": "warning", "message": {"text": w.message}, "properties": {"key": w.key}}
+            for w in warnings
+        ]
+
     def finish(self, summary: Summary) -> None:
+        invocation = {"executionSuccessful": True, "toolConfigurationNotifications": self._notes}
         props = json.dumps({"summary": summary.to_json()})
-        self._out.write('\n], "properties": ' + props + "}]}\n")
+        self._out.write('\n], "invocations": ' + json.dumps([invocation], ensure_ascii=False))
+        self._out.write(', "properties": ' + props + "}]}\n")
 
 
 class TextReport:
@@ -170,6 +189,10 @@ class TextReport:
         self._color = color
         self._listed = 0
         self._hidden = 0
+        self._warnings: Sequence[TrustWarning] = ()
+
+    def warn(self, warnings: Sequence[TrustWarning]) -> None:
+        self._warnings = warnings
 
     def _c(self, code: str, text: str) -> str:
         return f"\033[{code}m{text}\033[0m" if self._color else text
@@ -223,6 +246,8 @@ class TextReport:
                 other = sum(counts.values()) - good
                 out.write(f"  {name[:30].ljust(30)}  {good:>5}  {other:>5}\n")
         out.write("\n")
+        for w in self._warnings:
+            out.write(f"{self._c('1;33', 'warning')}: {w.message}\n\n")
         if summary.ok:
             out.write(self._c("1;32", "OK") + ": every object is signed by a trusted key\n")
         else:

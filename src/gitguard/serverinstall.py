@@ -475,6 +475,10 @@ def check(repo: Path, *, hooks_dir: Path | None = None) -> CheckResult:
         result.lines.append(f"  {hook:<13} {state}")
 
     if policy is not None:
+        from gitguard.signatures import trust_warnings
+
+        for warning in trust_warnings(policy.trust):
+            result.lines.append(f"warning     {warning.message}")
         _describe_policy(info, policy, result)
     return result
 

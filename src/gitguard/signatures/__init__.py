@@ -69,6 +69,14 @@ class Verifier:
             self._verifiers[fmt] = verifier
         return verifier
 
+    def warnings(self) -> list[TrustWarning]:
+        """The :class:`~gitguard.model.TrustWarning` of every format verifier built
+        so far (see :func:`trust_warnings` for all of them up front)."""
+        found: list[TrustWarning] = []
+        for verifier in self._verifiers.values():
+            found.extend(getattr(verifier, "warnings", ()))
+        return found
+
     def prepare(self, signature: bytes) -> None:
         """Build now the verifier that ``signature`` will need (imports, key parsing),
         e.g. while git works on something else."""
