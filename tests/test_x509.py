@@ -23,6 +23,7 @@ import json
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +33,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from gitfixtures import Repo, run_audit, split_signature, split_tag_signature, tool_env
+from gitguard.gitobjects import parse_commit, parse_tag
 from gitguard.model import SigstoreIdentity, Status, TrustStore, X509Email, X509Trust
 from gitguard.policy import load_policy
 from gitguard.signatures import Verifier, _cms, _rekor
 from gitguard.signatures._x509_chain import ChainError, oidc_issuer
 from gitguard.signatures._x509_trustroot import PINNED_SHA256, pinned_bytes
 from gitguard.signatures.x509 import X509Result, X509Verifier
+from test_cms_fast_path import attribute, ber_wrapped, with_unsigned_contents
 
 DATA = Path(__file__).parent / "data" / "gitsign"
 BILLY = "billy@chainguard.dev"
@@ -172,6 +175,61 @@ def strip_entry(signature: bytes) -> bytes:
     return with_unsigned(signature, None)
 
 
+def with_unsigned_attrs(signature: bytes, attrs: list[bytes], *, drop_rekor: bool = False) -> bytes:
+    """The signature with the DER attributes ``attrs`` added to its unsigned attributes
+    (after removing the Rekor attribute, with ``drop_rekor``); nothing signed changes.
+    asn1crypto writes them as they are, without reading their values."""
+    info = cms.ContentInfo.load(der_of(signature))
+    si = info["content"]["signer_infos"][0]
+    present = si["unsigned_attrs"]
+    kept = [] if isinstance(present, core.Void) else list(present)
+    if drop_rekor:
+        kept = [a for a in kept if a["type"].dotted != _cms.OID_REKOR_ENTRY]
+    si["unsigned_attrs"] = cms.CMSAttributes(kept + [cms.CMSAttribute.load(a) for a in attrs])
+    out = _cms.armor(info.dump(force=False))
+    assert _cms.parse(out).signed_attrs == _cms.parse(signature).signed_attrs
+    return out
+
+
+def rekor_value_as(tag: int) -> Callable[[bytes], bytes]:
+    """The Rekor attribute's value re-tagged (same contents): e.g. a PrintableString,
+    as an early gitsign build wrote under this OID."""
+
+    def mutate(signature: bytes) -> bytes:
+        (value,) = _cms.parse(signature).unsigned_values(_cms.OID_REKOR_ENTRY)
+        odd = bytes([tag]) + value[1:]
+        return with_unsigned_attrs(
+            signature, [attribute(_cms.OID_REKOR_ENTRY, odd)], drop_rekor=True
+        )
+
+    return mutate
+
+
+def rekor_entry_truncated(signature: bytes) -> bytes:
+    """An OCTET STRING that does not decode as a TransparencyLogEntry."""
+    return with_unsigned(signature, [entry_of(signature)[:-7]])
+
+
+def add_odd_rekor_value(signature: bytes) -> bytes:
+    """A second value, a PrintableString, beside the real entry in the Rekor attribute."""
+    (value,) = _cms.parse(signature).unsigned_values(_cms.OID_REKOR_ENTRY)
+    both = attribute(_cms.OID_REKOR_ENTRY, value, core.PrintableString("c0d23d6a").dump())
+    return with_unsigned_attrs(signature, [both], drop_rekor=True)
+
+
+ODD_UNSIGNED = [
+    attribute("1.3.6.1.4.1.57264.3.99", b"\x05\x00", b"\x02\x01\x07"),  # unknown type
+    attribute("1.3.6.1.4.1.57264.3.0", core.Integer(1673483618).dump()),  # early gitsign
+    # types asn1crypto knows, with values it cannot read as those types
+    attribute("1.2.840.113549.1.9.16.2.14", core.UTF8String("not a token").dump()),
+    attribute("1.2.840.113549.1.9.6", core.Integer(1).dump()),
+]
+
+
+def add_odd_unsigned(signature: bytes) -> bytes:
+    return with_unsigned_attrs(signature, ODD_UNSIGNED)
+
+
 def flip_signed_attrs(signature: bytes) -> bytes:
     """One bit of the signing-time attribute (covered by the signature)."""
     der = der_of(signature)
@@ -264,6 +322,19 @@ MUTATIONS = [
              identity=("alice@example.com", GOOGLE)),
     Mutation("wrong-issuer", "rekor-oid-commit.txt", "unknown-key", "identity-untrusted",
              identity=(BILLY, "https://github.com/login/oauth")),
+    # Unsigned attributes are not signed: odd ones are ignored, never a bad signature.
+    Mutation("rekor-value-wrong-type", "e2e-offline.commit", "good", "valid-unproven-time",
+             mutate_sig=rekor_value_as(0x13)),
+    Mutation("rekor-value-wrong-type-tlog-required", "e2e-offline.commit", "unproven-time",
+             "no-tlog", mutate_sig=rekor_value_as(0x0C), tlog="require"),
+    Mutation("rekor-value-not-an-entry", "rekor-oid-commit.txt", "unproven-time", "no-tlog",
+             mutate_sig=rekor_entry_truncated, tlog="require"),
+    Mutation("odd-rekor-value-beside-entry", "e2e-offline.commit", "good", "verified",
+             mutate_sig=add_odd_rekor_value, tlog="require"),
+    Mutation("odd-unsigned-attributes", "e2e-offline.commit", "good", "verified",
+             mutate_sig=add_odd_unsigned),
+    Mutation("odd-unsigned-attributes", "git-commit.txt", "good", "valid-unproven-time",
+             mutate_sig=add_odd_unsigned),
 ]  # fmt: skip
 MUTATION_IDS = [f"{m.name}/{m.vector}" for m in MUTATIONS]
 
@@ -515,10 +586,15 @@ def _bundle(sig: bytes) -> dict[str, Any]:
             "signature": base64.b64encode(msg.signature).decode(),
         },
     }
-    values = msg.unsigned_values(_cms.OID_REKOR_ENTRY)
-    if not values:
+    entries = []
+    for value in msg.unsigned_values(_cms.OID_REKOR_ENTRY):
+        try:  # what is not a readable entry is left out, as the verifier leaves it out
+            entries.append(_rekor.decode_entry(_cms.octet_string(value)))
+        except (_cms.CmsError, _rekor.TlogError):
+            continue
+    if not entries:
         return doc
-    entry = _rekor.decode_entry(_cms.octet_string(values[0]))
+    (entry,) = entries
     body = rfc8785.dumps(
         {
             "apiVersion": "0.0.1",
@@ -802,11 +878,18 @@ def test_garbage_gives_a_verdict_never_an_exception() -> None:
         assert (result.status, result.code) == (Status.MALFORMED, "cms-malformed"), result
     v = load_vector("e2e-offline.commit")
     for entry in (b"\x08", b"\x12\xff\x01", b"\x0f", b"", b"\x08\x01"):
+        # Not a readable TransparencyLogEntry: an unsigned attribute that proves nothing
+        # (and disproves nothing) is ignored, the signature judged as if it had none.
         result = verifier.check(v.payload, with_unsigned(v.signature, [entry]), when=None)
-        assert (result.status, result.code) == (Status.BAD_SIGNATURE, "tlog-malformed"), (
+        assert (result.status, result.code) == (Status.GOOD, "valid-unproven-time"), (
             entry,
             result,
         )
+        assert "(Rekor entry) was ignored: its value is not a readable entry" in result.reason
+    # Two readable entries: which one would vouch? Refused, as before.
+    two = with_unsigned(v.signature, [entry_of(v.signature)] * 2)
+    result = verifier.check(v.payload, two, when=None)
+    assert (result.status, result.code) == (Status.BAD_SIGNATURE, "tlog-malformed"), result
 
 
 RECEIVE_POLICY = """version = 1
@@ -905,3 +988,274 @@ def test_a_damaged_signer_certificate_is_malformed_not_a_crash(
     assert result.status is Status.MALFORMED, result
     assert result.code == "cert-malformed"
     assert result.reason.startswith("signer certificate cannot be parsed: ")
+
+
+# --------------------------------------------------------------------------- unsigned attributes
+#
+# Unsigned attributes (RFC 5652 §5.3) are not covered by the signature: unknown or
+# oddly typed ones are ignored; a Rekor attribute whose value is not an OCTET STRING
+# holding a readable entry is judged as if absent, and the reason says so. Signed
+# attributes stay strict. The fast DER reader and the asn1crypto parser give the same
+# verdict (a BER-wrapped copy of a signature takes the asn1crypto path).
+
+REALWORLD = Path(__file__).parent / "data" / "realworld" / "gitsign"
+IGNORED_PRINTABLE = (
+    "the unsigned attribute 1.3.6.1.4.1.57264.3.1 (Rekor entry) was ignored: its value "
+    "is a PrintableString, not an OCTET STRING"
+)
+# Real objects from sigstore/gitsign's history (README.md there): (kind, identity,
+# issuer, what the reason must say was ignored).
+REALWORLD_OBJECTS: dict[str, tuple[str, str, str, str]] = {
+    # 2023-01-12, refs/pull/218/head: a development build of gitsign's offline mode
+    # wrote the Rekor entry as nine attributes .3.0-.3.8, the log ID (.3.1) as a
+    # PrintableString. It used to be bad-signature (tlog-malformed).
+    "c47e8bf5c86212dc9b6db0e3ec4df27a978b3d6e": ("commit", BILLY, GOOGLE, IGNORED_PRINTABLE),
+}
+
+
+def _realworld(oid: str) -> tuple[bytes, Any]:
+    kind = REALWORLD_OBJECTS[oid][0]
+    raw = (REALWORLD / f"{oid}.{kind}").read_bytes()
+    fact = parse_tag(oid, raw) if kind == "tag" else parse_commit(oid, raw, "sha1")[0]
+    assert fact.signature is not None
+    assert fact.malformed is None
+    return raw, fact
+
+
+def test_realworld_objects_are_the_documented_files() -> None:
+    readme = (REALWORLD / "README.md").read_text()
+    for oid, (kind, *_) in REALWORLD_OBJECTS.items():
+        raw = (REALWORLD / f"{oid}.{kind}").read_bytes()
+        # the file is the object: its git object id is its name
+        assert hashlib.sha1(b"%s %d\x00" % (kind.encode(), len(raw)) + raw).hexdigest() == oid  # noqa: S324
+        assert f"`{oid}.{kind}`" in readme
+        assert hashlib.sha256(raw).hexdigest() in readme
+
+
+@pytest.mark.parametrize("tlog", ["if-present", "require", "ignore"])
+@pytest.mark.parametrize("oid", list(REALWORLD_OBJECTS))
+def test_realworld_odd_rekor_attribute_is_ignored(oid: str, tlog: str, tmp_path: Path) -> None:
+    _, fact = _realworld(oid)
+    _, identity, issuer, ignored = REALWORLD_OBJECTS[oid]
+    tr = trust(tlog)
+    result = X509Verifier(tr).check(fact.payload, fact.signature, when=fact.time)
+    if tlog == "require":
+        assert (result.status, result.code) == (Status.UNPROVEN_TIME, "no-tlog"), result
+    else:
+        assert (result.status, result.code) == (Status.GOOD, "valid-unproven-time"), result
+    assert (result.identity, result.issuer) == (identity, issuer)
+    assert result.time_source == "signing-time"
+    assert result.tlog_index is None
+    assert result.cms_chain_ok is True
+    assert (f"({ignored})" in result.reason) is (tlog != "ignore"), result.reason
+    # The asn1crypto path (BER-wrapped copy) gives the very same result...
+    slow = _cms.armor(ber_wrapped(der_of(fact.signature)))
+    assert _cms._parse_fast(der_of(slow)) is None
+    assert X509Verifier(tr).check(fact.payload, slow, when=fact.time) == result
+    # ...the dispatching verifier the same verdict...
+    verification = Verifier(TrustStore(x509=tr)).verify(fact.payload, fact.signature, when=None)
+    assert (verification.status, verification.reason) == (result.status, result.reason)
+    # ...and openssl accepts the CMS signature and chain at that time.
+    assert result.time is not None
+    assert _openssl_accepts(fact.payload, fact.signature, None, result.time, tmp_path)
+
+
+def test_realworld_audit(tmp_path: Path) -> None:
+    """``guard audit`` over a repository holding the real objects (parents cut off)."""
+    env = tool_env(tmp_path / "home")
+    repo = Repo.init(tmp_path / "repo", env)
+    for oid in REALWORLD_OBJECTS:
+        raw, _ = _realworld(oid)
+        kind = REALWORLD_OBJECTS[oid][0]
+        assert repo.write_object(kind, raw, literally=True) == oid
+        repo.update_ref(f"refs/{'tags' if kind == 'tag' else 'heads'}/r{oid[:8]}", oid)
+    (repo.path / ".git" / "shallow").write_text(
+        "".join(f"{o}\n" for o, k in REALWORLD_OBJECTS.items() if k[0] == "commit")
+    )
+    run = run_audit(
+        repo, "--all", "--sigstore-identity", BILLY, "--sigstore-issuer", GOOGLE,
+        out=tmp_path / "out.json",
+    )  # fmt: skip
+    assert run.rc == 0, run.stderr + run.output
+    by_oid = {r["object"]: r for r in run.results()}
+    assert set(by_oid) == set(REALWORLD_OBJECTS)
+    for oid, (_, identity, issuer, ignored) in REALWORLD_OBJECTS.items():
+        r = by_oid[oid]
+        assert (r["status"], r["git_code"], r["identity"], r["issuer"]) == (
+            "good", "G", identity, issuer,
+        )  # fmt: skip
+        assert ignored in r["reason"]
+    policy = tmp_path / "policy.toml"
+    policy.write_text(
+        f"""version = 1
+[trust.x509]
+tlog = "require"
+[[signer]]
+name = "billy"
+sigstore = [{{ identity = "{BILLY}", issuer = "{GOOGLE}" }}]
+"""
+    )
+    run = run_audit(repo, "--all", "--policy", str(policy), out=tmp_path / "policy.json")
+    assert run.rc == 1
+    for r in run.results():
+        assert (r["status"], r["git_code"]) == ("unproven-time", "U"), r
+        assert REALWORLD_OBJECTS[r["object"]][3] in r["reason"]
+
+
+def test_both_readers_agree_on_every_real_gitsign_object() -> None:
+    """Every real gitsign object in the corpus directory, whoever added it, trusting
+    every identity of the issuers met there: the same result on both paths, and never
+    refused over its unsigned attributes."""
+    issuers = (GOOGLE, DEX, "https://github.com/login/oauth", "https://login.microsoftonline.com")
+    tr = X509Trust(
+        sigstore=tuple(SigstoreIdentity("any", i, identity_regexp=".*") for i in issuers)
+    )
+    verifier = X509Verifier(tr)
+    paths = sorted(REALWORLD.glob("*.commit")) + sorted(REALWORLD.glob("*.tag"))
+    assert len(paths) >= len(REALWORLD_OBJECTS)
+    for path in paths:
+        raw = path.read_bytes()
+        oid = path.name.split(".")[0]
+        facts = [parse_tag(oid, raw)] if path.suffix == ".tag" else parse_commit(oid, raw, "sha1")
+        for fact in facts:
+            if fact.signature is None or not fact.signature.startswith(b"-----BEGIN SIGNED"):
+                continue
+            result = verifier.check(fact.payload, fact.signature, when=fact.time)
+            slow = _cms.armor(ber_wrapped(der_of(fact.signature)))
+            assert verifier.check(fact.payload, slow, when=fact.time) == result, path.name
+            assert not result.code.startswith(("tlog-malformed", "cms-malformed")), result
+
+
+IGNORED_REASONS = {
+    "rekor-value-wrong-type": IGNORED_PRINTABLE,
+    "rekor-value-wrong-type-tlog-required": IGNORED_PRINTABLE.replace(
+        "a PrintableString", "a UTF8String"
+    ),
+    "rekor-value-not-an-entry": "the unsigned attribute 1.3.6.1.4.1.57264.3.1 (Rekor entry) "
+    "was ignored: its value is not a readable entry (transparency-log entry: ",
+}
+
+
+@pytest.mark.parametrize("m", MUTATIONS, ids=MUTATION_IDS)
+def test_both_readers_give_the_same_verdict(m: Mutation) -> None:
+    """Every vector mutation, verified once as it is (the fast reader, when it takes
+    it) and once BER-wrapped (the asn1crypto parser): the same result."""
+    payload, sig, tr = m.apply()
+    verifier = X509Verifier(tr)
+    result = verifier.check(payload, sig, when=None)
+    slow = _cms.armor(ber_wrapped(der_of(sig)))
+    assert _cms._parse_fast(der_of(slow)) is None
+    assert verifier.check(payload, slow, when=None) == result
+    if m.name in IGNORED_REASONS:
+        assert IGNORED_REASONS[m.name] in result.reason, result.reason
+    elif m.name.startswith("odd-"):
+        assert "ignored" not in result.reason  # unknown attributes: silently ignored
+
+
+def test_unsigned_signing_time_is_never_the_time(tmp_path: Path) -> None:
+    """A signing-time attribute among the *unsigned* attributes (RFC 5652 §11.3: it
+    MUST NOT be there) is not the signing time: the signed one is. gitguard ignores it
+    like any unsigned attribute; ``openssl cms -verify`` refuses the whole signature
+    over it ("attribute error") — a deliberate difference: nobody who can add an
+    unsigned attribute can make a good signature bad."""
+    v = load_vector("git-commit.txt")
+    claimed = _cms.parse(v.signature).signing_time
+    assert claimed is not None
+    forged = core.UTCTime(datetime.fromtimestamp(0, UTC)).dump()
+    for value in (forged, core.Null().dump()):
+        sig = with_unsigned_attrs(v.signature, [attribute("1.2.840.113549.1.9.5", value)])
+        result = X509Verifier(trust()).check(v.payload, sig, when=None)
+        assert (result.status, result.code, result.time) == (
+            Status.GOOD, "valid-unproven-time", claimed,
+        )  # fmt: skip
+        assert not _openssl_accepts(v.payload, sig, None, claimed, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("contents", "note"),
+    [
+        (b"\x02\x01\x01", "unsigned attribute 1 was ignored: not a DER (type, values) pair"),
+        (b"\x30\x05\x06\x03\x2a\x03", "the unsigned attributes were ignored: they are not DER"),
+    ],
+    ids=["not-an-attribute", "not-der"],
+)
+def test_unreadable_unsigned_attributes_are_named(contents: bytes, note: str) -> None:
+    """Unsigned attributes that cannot be read at all are left out, on both paths, and
+    the reason for a signature without a proven time names them."""
+    v = load_vector("git-commit.txt")
+    sig = _cms.armor(with_unsigned_contents(der_of(v.signature), contents))
+    for tlog, status, code in (
+        ("if-present", Status.GOOD, "valid-unproven-time"),
+        ("require", Status.UNPROVEN_TIME, "no-tlog"),
+    ):
+        verifier = X509Verifier(trust(tlog))
+        result = verifier.check(v.payload, sig, when=None)
+        assert (result.status, result.code) == (status, code), result
+        assert f"({note})" in result.reason
+        slow = _cms.armor(ber_wrapped(der_of(sig)))
+        assert verifier.check(v.payload, slow, when=None) == result
+
+
+def _retag_signing_time(signature: bytes, tag: int) -> bytes:
+    der = der_of(signature)
+    msg = _cms.parse(signature)
+    at = der.index(msg.signed_attrs[1:]) - 1
+    i = at + msg.signed_attrs.index(b"\x17\x0d")
+    return _cms.armor(der[:i] + bytes([tag]) + der[i + 1 :])
+
+
+@pytest.mark.parametrize("tag", [0x13, 0x0C, 0x04])
+def test_signed_attributes_stay_strict(tag: int) -> None:
+    """A *signed* attribute of the wrong type (signing-time as a PrintableString,
+    UTF8String, OCTET STRING) is malformed on both paths, not ignored."""
+    v = load_vector("e2e-offline.commit")
+    sig = _retag_signing_time(v.signature, tag)
+    for s in (sig, _cms.armor(ber_wrapped(der_of(sig)))):
+        assert _cms._parse_fast(der_of(s)) is None
+        result = X509Verifier(trust()).check(v.payload, s, when=None)
+        assert (result.status, result.code) == (Status.MALFORMED, "cms-malformed"), result
+
+
+def test_smime_signature_with_odd_unsigned_attributes(tmp_path: Path) -> None:
+    """A signature made by the real ``openssl cms -sign`` (tests/x509_sign.py) with a
+    throwaway CA, then given unknown and oddly typed unsigned attributes (an unknown
+    type, time-stamp token and counter-signature values asn1crypto cannot read, and a
+    Rekor attribute holding a PrintableString): every verdict is the verdict of the
+    signature without them, on both paths, and ``openssl cms -verify`` agrees."""
+    import x509_sign
+    from gitguard.signatures._x509_files import read_certificates
+    from test_smime import CA
+
+    env = tool_env(tmp_path / "home")
+    root = CA.create(tmp_path / "pki", "Unsigned Attributes Root", env)
+    keydir = root.issue(tmp_path / "keys" / "alice", "alice@corp.example")
+    payload = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <a@b> 1 +0000\n\nx\n"
+    signature = x509_sign.sign(payload, keydir)
+    tr = X509Trust(
+        emails=(X509Email("alice", "alice@corp.example"),),
+        ca_bundle=tuple(read_certificates(root.cert.read_bytes())),
+    )
+    verifier = X509Verifier(tr)
+    plain = verifier.check(payload, signature, when=None)
+    assert (plain.status, plain.code) == (Status.GOOD, "verified"), plain
+    rekor = attribute(_cms.OID_REKOR_ENTRY, core.PrintableString("c0d23d6a").dump())
+    tampered = payload.replace(b"x\n", b"y\n")
+    for attrs in ([ODD_UNSIGNED[0]], ODD_UNSIGNED[2:], [rekor], [*ODD_UNSIGNED, rekor]):
+        sig = with_unsigned_attrs(signature, attrs)
+        assert len(_cms.parse(sig).unsigned) == len(attrs)
+        for s in (sig, _cms.armor(ber_wrapped(der_of(sig)))):
+            result = verifier.check(payload, s, when=None)
+            assert result == plain, (attrs, result)
+            bad = verifier.check(tampered, s, when=None)
+            assert (bad.status, bad.code) == (Status.BAD_SIGNATURE, "digest-mismatch")
+        (tmp_path / "payload").write_bytes(payload)
+        (tmp_path / "sig.der").write_bytes(der_of(sig))
+        proc = subprocess.run(
+            [
+                "openssl", "cms", "-verify", "-binary", "-inform", "DER",
+                "-in", str(tmp_path / "sig.der"), "-content", str(tmp_path / "payload"),
+                "-CAfile", str(root.cert), "-out", "/dev/null",
+            ],
+            capture_output=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr

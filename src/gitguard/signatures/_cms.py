@@ -53,7 +53,11 @@ class SignedMessage:
     signed attributes with the first byte re-tagged to 0x31 (what was signed).
     ``signer_issuer`` is the raw DER issuer name of the signer's certificate, as
     :func:`fast_issuer` reads it (``None`` when that certificate has an unusual shape),
-    so that callers need not walk the certificate again."""
+    so that callers need not walk the certificate again.
+
+    ``unsigned`` holds every unsigned attribute as ``(dotted type, raw DER values)``,
+    whatever the values' types; ``unsigned_skipped`` says which unsigned attributes
+    could not be read at all and were left out (see :func:`_read_unsigned`)."""
 
     certificates: tuple[bytes, ...]
     signer_index: int
@@ -65,6 +69,7 @@ class SignedMessage:
     signing_time: int | None
     unsigned: tuple[tuple[str, tuple[bytes, ...]], ...]
     signer_issuer: bytes | None = None
+    unsigned_skipped: tuple[str, ...] = ()
 
     @property
     def signer_cert(self) -> bytes:
@@ -92,6 +97,7 @@ class SignedMessage:
             self.signing_time,
             kept,
             self.signer_issuer,
+            self.unsigned_skipped,
         )
 
 
@@ -143,10 +149,11 @@ def parse(signature: bytes) -> SignedMessage:
 #
 # gitsign writes one shape of SignedData. This DER walker reads exactly that shape and
 # returns ``None`` (falling back to the asn1crypto parser below, which then also names
-# the problem) on anything else: other tags, BER lengths, SKI signer ids, attributes
-# other than content type / message digest / signing time (signed) and the Rekor entry
-# (unsigned), unusual algorithms or times. Whatever it accepts, ``_parse`` accepts with
-# the same result (checked side by side over the test suite and the benchmark).
+# the problem) on anything else: other tags, BER lengths, SKI signer ids, signed
+# attributes other than content type / message digest / signing time, unusual
+# algorithms or times. Whatever it accepts, ``_parse`` accepts with the same result
+# (checked side by side over the test suite and the benchmark). Unsigned attributes
+# are read by both with the same function, :func:`_read_unsigned`.
 
 
 def _oid(dotted: str) -> bytes:
@@ -168,6 +175,8 @@ _OID_CONTENT_TYPE: Final = _oid("1.2.840.113549.1.9.3")
 _OID_MESSAGE_DIGEST: Final = _oid("1.2.840.113549.1.9.4")
 _OID_SIGNING_TIME: Final = _oid("1.2.840.113549.1.9.5")
 _OID_REKOR: Final = _oid(OID_REKOR_ENTRY)
+# Unsigned attribute types met in practice, by their DER: no decoding for these.
+_UNSIGNED_NAMES: Final = {_OID_REKOR: OID_REKOR_ENTRY}
 _FAST_DIGESTS: Final = {
     _oid("2.16.840.1.101.3.4.2.1"): "sha256",
     _oid("2.16.840.1.101.3.4.2.2"): "sha384",
@@ -412,18 +421,10 @@ def _parse_fast_shape(der: bytes) -> SignedMessage:
     if digest is None or _OID_CONTENT_TYPE not in seen:
         raise _Shape
 
-    unsigned: list[tuple[str, tuple[bytes, ...]]] = []
+    unsigned: tuple[tuple[str, tuple[bytes, ...]], ...] = ()
+    skipped: tuple[str, ...] = ()
     if len(si) == 7:
-        for t, _, c2, e2 in _children(b, si[6][2], si[6][3]):
-            attr = _children(b, c2, e2)
-            if t != 0x30 or len(attr) != 2 or attr[1][0] != 0x31:
-                raise _Shape
-            if b[attr[0][1] : attr[0][3]] != _OID_REKOR:
-                raise _Shape
-            values = _children(b, attr[1][2], attr[1][3])
-            if any(v[0] != 0x04 for v in values):  # OCTET STRINGs, as gitsign writes
-                raise _Shape
-            unsigned.append((OID_REKOR_ENTRY, tuple(b[s:e3] for _, s, _, e3 in values)))
+        unsigned, skipped = _read_unsigned(b, si[6][2], si[6][3])
 
     return SignedMessage(
         certificates=tuple(certs),
@@ -434,8 +435,9 @@ def _parse_fast_shape(der: bytes) -> SignedMessage:
         signed_attrs=signed_attrs,
         message_digest=digest,
         signing_time=signing_time,
-        unsigned=tuple(unsigned),
+        unsigned=unsigned,
         signer_issuer=issuer,  # byte-equal to the signer certificate's (matched above)
+        unsigned_skipped=skipped,
     )
 
 
@@ -532,10 +534,14 @@ def _parse(der: bytes) -> SignedMessage:
     if "1.2.840.113549.1.9.3" not in seen:
         raise CmsError("CMS signed attributes have no content type")
 
-    unsigned: list[tuple[str, tuple[bytes, ...]]] = []
-    if not absent(si["unsigned_attrs"]):
-        for attr in si["unsigned_attrs"]:
-            unsigned.append((attr["type"].dotted, tuple(v.dump() for v in attr["values"])))
+    # Not through asn1crypto's attribute classes: they parse the values of the types
+    # they know (time-stamp tokens, counter-signatures…) and raise on odd ones.
+    unsigned: tuple[tuple[str, tuple[bytes, ...]], ...] = ()
+    skipped: tuple[str, ...] = ()
+    unsigned_attrs = si["unsigned_attrs"]
+    if not absent(unsigned_attrs):
+        raw_unsigned = unsigned_attrs.contents
+        unsigned, skipped = _read_unsigned(raw_unsigned, 0, len(raw_unsigned))
 
     try:
         signer_issuer: bytes | None = fast_issuer(certs[index])
@@ -551,20 +557,115 @@ def _parse(der: bytes) -> SignedMessage:
         signed_attrs=signed_attrs,
         message_digest=bytes(digests[0]),
         signing_time=times[0] if times else None,
-        unsigned=tuple(unsigned),
+        unsigned=unsigned,
         signer_issuer=signer_issuer,
+        unsigned_skipped=skipped,
     )
 
 
-def octet_string(der: bytes) -> bytes:
-    """The contents of a DER OCTET STRING attribute value."""
-    from asn1crypto import core
+# --------------------------------------------------------------------------- unsigned
+#
+# Unsigned attributes (RFC 5652 §5.3, §11) are not covered by the signature: anyone who
+# handles a signature can add, change or drop them, so none of them may decide whether
+# the signature is valid. Both parsers read them here, from the raw bytes of the
+# ``[1]`` element's contents, and never refuse a signature over them: an element that
+# is not a DER ``SEQUENCE { type OID, values SET }`` is left out (and named in
+# ``unsigned_skipped``); values are kept as raw DER whatever their type. What a value
+# must be is for its user to check (x509 ignores a Rekor entry it cannot read).
 
+
+def _dotted(raw: bytes) -> str:
+    """The dotted form of an OBJECT IDENTIFIER's contents; raises ``_Shape`` when they
+    are not a minimal encoding."""
+    if not raw or raw[-1] & 0x80:
+        raise _Shape
+    arcs: list[int] = []
+    value = 0
+    start = True
+    for byte in raw:
+        if start and byte == 0x80:  # a leading zero group: not minimal
+            raise _Shape
+        value = (value << 7) | (byte & 0x7F)
+        start = not byte & 0x80
+        if start:
+            arcs.append(value)
+            value = 0
+    first = arcs[0]
+    head = [first // 40, first % 40] if first < 80 else [2, first - 80]
+    return ".".join(str(a) for a in head + arcs[1:])
+
+
+def _read_unsigned(
+    buf: bytes, start: int, end: int
+) -> tuple[tuple[tuple[str, tuple[bytes, ...]], ...], tuple[str, ...]]:
+    """``(attributes, skipped)``: every readable unsigned attribute in ``buf[start:end]``
+    as ``(dotted type, raw DER values)``, and a note for each part left out."""
     try:
-        value = core.OctetString.load(der, strict=True).native
-    except Exception as e:
-        raise CmsError(f"attribute value is not an OCTET STRING: {e}") from e
-    return bytes(value)
+        elements = _children(buf, start, end)
+    except _Shape:
+        return (), ("the unsigned attributes were ignored: they are not DER",)
+    attrs: list[tuple[str, tuple[bytes, ...]]] = []
+    skipped: list[str] = []
+    for n, (tag, _, c, e) in enumerate(elements, 1):
+        try:
+            attrs.append(_attribute(buf, tag, c, e))
+        except _Shape:
+            skipped.append(f"unsigned attribute {n} was ignored: not a DER (type, values) pair")
+    return tuple(attrs), tuple(skipped)
+
+
+def _attribute(buf: bytes, tag: int, c: int, e: int) -> tuple[str, tuple[bytes, ...]]:
+    """``(dotted type, raw DER values)`` of the attribute with contents ``buf[c:e]``."""
+    if tag != 0x30:
+        raise _Shape
+    parts = _children(buf, c, e)
+    if len(parts) != 2 or parts[0][0] != 0x06 or parts[1][0] != 0x31:
+        raise _Shape
+    oid = _UNSIGNED_NAMES.get(buf[parts[0][1] : parts[0][3]])
+    if oid is None:
+        oid = _dotted(buf[parts[0][2] : parts[0][3]])
+    values = _children(buf, parts[1][2], parts[1][3])
+    return oid, tuple(buf[s:e2] for _, s, _, e2 in values)
+
+
+_TYPE_NAMES: Final = {
+    0x01: "a BOOLEAN",
+    0x02: "an INTEGER",
+    0x03: "a BIT STRING",
+    0x04: "an OCTET STRING",
+    0x05: "a NULL",
+    0x06: "an OBJECT IDENTIFIER",
+    0x0A: "an ENUMERATED",
+    0x0C: "a UTF8String",
+    0x13: "a PrintableString",
+    0x14: "a T61String",
+    0x16: "an IA5String",
+    0x17: "a UTCTime",
+    0x18: "a GeneralizedTime",
+    0x1E: "a BMPString",
+    0x24: "a constructed (BER) OCTET STRING",
+    0x30: "a SEQUENCE",
+    0x31: "a SET",
+}
+
+
+def type_name(der: bytes) -> str:
+    """What a DER value is, for messages: "a PrintableString", "an INTEGER"…"""
+    if not der:
+        return "empty"
+    return _TYPE_NAMES.get(der[0], f"an element with tag 0x{der[0]:02x}")
+
+
+def octet_string(der: bytes) -> bytes:
+    """The contents of a DER OCTET STRING attribute value; raises :class:`CmsError`
+    naming what the value is instead."""
+    try:
+        tag, c, e = _tlv(der, 0, len(der))
+    except _Shape:
+        tag, c, e = -1, 0, -1
+    if tag != 0x04 or e != len(der):
+        raise CmsError(f"its value is {type_name(der)}, not an OCTET STRING")
+    return der[c:e]
 
 
 def digest_matches(msg: SignedMessage, payload: bytes) -> bool:

@@ -11,10 +11,12 @@ For each signature (GITSIGN.md §8):
    embedded Rekor entry when there is one and the policy does not say ``tlog =
    "ignore"`` (:mod:`._rekor`); its integrated time must lie in the certificate's
    window and becomes the verification time (``time_source = "tlog"``), else the
-   signing-time attribute (a claim, ``"signing-time"``). The chain to a Fulcio CA
-   valid at that time, code-signing EKU, embedded SCTs; identities are every SAN
-   value, the issuer comes from extension .8 (falling back to .1; disagreement
-   fails). ``tlog = "require"`` and no entry: ``unproven-time``.
+   signing-time attribute (a claim, ``"signing-time"``). A Rekor attribute whose value
+   is not an OCTET STRING holding a readable entry is ignored, as any unsigned
+   attribute may be: the signature is judged as if it had none, and the reason says
+   so. The chain to a Fulcio CA valid at that time, code-signing EKU, embedded SCTs;
+   identities are every SAN value, the issuer comes from extension .8 (falling back
+   to .1; disagreement fails). ``tlog = "require"`` and no entry: ``unproven-time``.
 4. S/MIME mode (a CA bundle is configured): the chain to the bundle at the signing
    time (else the committer/tagger time), the configured EKU, the CRLs; identities
    are the certificate's e-mail addresses.
@@ -267,6 +269,7 @@ class X509Verifier:
         # The time: Rekor's integrated time if an entry proves it, else the claim.
         tlog_error: _rekor.TlogError | None = None
         tlog_index: int | None = None
+        ignored: list[str] = []  # unsigned attributes left out, and why
         entries = msg.unsigned_values(_cms.OID_REKOR_ENTRY) if msg.unsigned else ()
         t: int
         source: str
@@ -274,12 +277,14 @@ class X509Verifier:
             t, source = msg.signing_time, "signing-time"
         else:
             t, source = not_before, "certificate"
-        if entries and self.trust.tlog != "ignore":
-            proven = self._tlog(msg, cert, entries)
-            if isinstance(proven, tuple):
-                (t, tlog_index), source = proven, "tlog"
-            else:
-                tlog_error = proven
+        if self.trust.tlog != "ignore":
+            ignored.extend(msg.unsigned_skipped)
+            if entries:
+                proven = self._tlog(msg, cert, entries, ignored)
+                if isinstance(proven, tuple):
+                    (t, tlog_index), source = proven, "tlog"
+                elif proven is not None:
+                    tlog_error = proven
 
         # Each outcome builds its result once, with the fields every outcome shares.
         result = partial(
@@ -354,12 +359,14 @@ class X509Verifier:
                 issuer=issuer,
             )
         signer, identity = match
+        why = f" ({'; '.join(ignored)})" if ignored else ""
         if source != "tlog" and self.trust.tlog == "require":
             status = Status.UNPROVEN_TIME
             code = "no-tlog"
             reason = (
                 f"keyless signature by {identity} (issuer {issuer}) carries no "
-                'transparency-log entry, and the policy requires one (tlog = "require")'
+                f"transparency-log entry{why}, and the policy requires one "
+                '(tlog = "require")'
             )
         elif source == "tlog":
             status, code = Status.GOOD, "verified"
@@ -371,7 +378,7 @@ class X509Verifier:
             status, code = Status.GOOD, "valid-unproven-time"
             reason = (
                 f"keyless signature by {identity} (issuer {issuer}), signing time claimed "
-                f"{utc(t)}, no transparency-log entry"
+                f"{utc(t)}, no transparency-log entry{why}"
             )
         return result(
             status,
@@ -386,26 +393,46 @@ class X509Verifier:
         )
 
     def _tlog(
-        self, msg: _cms.SignedMessage, cert: x509.Certificate, entries: tuple[bytes, ...]
-    ) -> tuple[int, int] | _rekor.TlogError:
+        self,
+        msg: _cms.SignedMessage,
+        cert: x509.Certificate,
+        values: tuple[bytes, ...],
+        ignored: list[str],
+    ) -> tuple[int, int] | _rekor.TlogError | None:
         """The integrated time and log index the embedded Rekor entry proves for this
-        signature, or why it does not."""
+        signature, or why it does not; ``None`` when no value of the attribute holds a
+        readable entry (each such value is named in ``ignored``).
+
+        The attribute is unsigned: a value that is not an OCTET STRING holding a
+        decodable ``TransparencyLogEntry`` (an early gitsign build wrote the log ID as a
+        PrintableString under the same OID) proves nothing and disproves nothing, so
+        the signature is judged as if it were absent. An entry that *does* decode is a
+        claim about this signature and must verify."""
         # Imported here: only signatures that carry an entry (gitsign's offline mode)
         # need the Rekor code, and most processes never meet one.
         from gitguard.signatures import _rekor
 
         assert self._sigstore is not None  # noqa: S101 - only called when configured
+        what = f"the unsigned attribute {_cms.OID_REKOR_ENTRY} (Rekor entry) was ignored"
+        entries: list[_rekor.LogEntry] = []
+        for value in values:
+            try:
+                entries.append(_rekor.decode_entry(_cms.octet_string(value)))
+            except _cms.CmsError as e:
+                ignored.append(f"{what}: {e}")
+            except _rekor.TlogError as e:
+                ignored.append(f"{what}: its value is not a readable entry ({e})")
+        if not entries:
+            return None
         if len(entries) > 1:
             return _rekor.TlogError("tlog-malformed", "more than one transparency-log entry")
+        entry = entries[0]
         try:
-            entry = _rekor.decode_entry(_cms.octet_string(entries[0]))
             pem = cert.public_bytes(serialization.Encoding.PEM)
             body = _rekor.hashedrekord_body(msg.signed_attrs, msg.signature, pem)
             _rekor.verify_entry(entry, body, self._sigstore.root.tlogs)
         except _rekor.TlogError as e:
             return e
-        except _cms.CmsError as e:
-            return _rekor.TlogError("tlog-malformed", str(e))
         return entry.integrated_time, entry.log_index
 
     # ------------------------------------------------------------------ S/MIME
