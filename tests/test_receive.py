@@ -428,8 +428,25 @@ signers = ["bob"]
     assert push(client, server, "HEAD:refs/heads/main").returncode == 0
     client.git("tag", "snapshot")
 
+    # main's rule (maintainers, github) does not vouch for this one (bob only): the
+    # commit is judged again, so a protected ref is no way around a stricter rule.
     p = push(client, server, "refs/tags/snapshot")
+    assert _rejected(p)
+    assert any("status  not-allowed: signer alice is not allowed" in line for line in p.remote)
 
+    # A rule at most as strict as main's: main's history counts as checked.
+    server = world.server(
+        MAIN
+        + """
+[[rule]]
+refs = ["refs/tags/*"]
+require = "signed"
+signers = ["maintainers", "github", "carol"]
+""",
+        extra_signers='\n[[signer]]\nname = "carol"\nemails = ["carol@example.com"]\n',
+    )
+    assert push(client, server, "HEAD:refs/heads/main").returncode == 0
+    p = push(client, server, "refs/tags/snapshot")
     assert p.returncode == 0, p.stderr
     assert p.remote == ["gitguard: refs/tags/snapshot: accepted: no new commits"]
 

@@ -985,7 +985,7 @@ def parse_pre_push(text: str, zero_id: str) -> list[PushLine]:
     (``zero_id``: SHA-1 40, SHA-256 64 hex digits)."""
     lines = []
     hexdigits = set("0123456789abcdef")
-    for n, line in enumerate(text.splitlines(), 1):
+    for n, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         parts = line.rsplit(" ", 3)
@@ -1043,7 +1043,9 @@ def known_revisions(
     prefix = f"refs/remotes/{remote}/"
     _, out, _ = git.run("for-each-ref", f"--format={fmt}", prefix, cwd=repo.path)
     known: list[str] = []
-    for entry in out.decode("utf-8", "surrogateescape").splitlines():
+    for entry in out.decode("utf-8", "surrogateescape").split("\n"):
+        if not entry:
+            continue
         oid, peeled, ref = entry.split(" ", 2)
         branch = ref.removeprefix(prefix)
         if branch != "HEAD" and _protected(policy, f"refs/heads/{branch}"):

@@ -17,7 +17,7 @@ _SAFE_CONFIG = ("-c", "core.quotePath=false", "-c", "log.showSignature=false")
 # Every ref with its object, type and peeled object: what the receive guard starts from.
 REFS_QUERY = (
     "for-each-ref",
-    "--format=%(objectname) %(objecttype) %(*objectname) %(*objecttype) %(refname)",
+    "--format=%(objectname) %(objecttype) %(*objectname) %(*objecttype) %(refname) %(symref)",
 )
 
 

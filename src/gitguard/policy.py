@@ -196,6 +196,25 @@ class Rule(NamedTuple):
 
         return any(fnmatchcase(ref, pattern) for pattern in self.refs)
 
+    def vouches_for(self, other: "Rule") -> bool:
+        """Whether every commit this rule accepted would pass ``other`` too (so that
+        history already under a ref of this rule need not be judged again for a ref
+        of ``other``): both require signed commits; this rule's signers are among
+        ``other``'s; it checked every commit if ``other`` does (not only the first-
+        parent chain); it matched committers if ``other`` does; it exempted no
+        history that ``other`` does not exempt. Signers marked compromised later are
+        the receive guard's concern (it re-judges promoted commits then)."""
+        if self is other:
+            return True
+        return (
+            self.require == "signed"
+            and other.require == "signed"
+            and set(self.signers) <= set(other.signers)
+            and (self.merges == "all" or other.merges == "first-parent")
+            and (self.committer_must_match or not other.committer_must_match)
+            and (self.exempt_before is None or self.exempt_before == other.exempt_before)
+        )
+
 
 class Release(NamedTuple):
     """``[release]``: which tags trigger image signing, the image references

@@ -146,7 +146,9 @@ def parse_updates(data: bytes | str, repo: Repo) -> list[RefUpdate]:
     that is not ``<old> <new> <ref>`` with ids of the repository's length."""
     text = data.decode("utf-8", "surrogateescape") if isinstance(data, bytes) else data
     updates = []
-    for n, line in enumerate(text.splitlines(), 1):
+    # Split on "\n" only: str.splitlines() also splits on U+0085, U+2028 and U+2029,
+    # which git allows inside ref names.
+    for n, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         fields = line.split(" ")
@@ -170,6 +172,14 @@ def check_update(update: RefUpdate, repo: Repo) -> None:
             )
     if not update.ref.startswith("refs/") and update.ref != "HEAD":
         raise GuardError(f"{update.ref[:200]!r} is not a full ref name")
+    if not update.ref.isprintable() and set(update.new) != {"0"}:  # deleting one is fine
+        # Valid UTF-8 of printable characters only: a name with line or paragraph
+        # separators, control or format characters (or bytes that are not UTF-8)
+        # cannot be shown, matched or written back faithfully.
+        raise GuardError(
+            f"{update.ref[:200]!r}: ref names must be printable UTF-8 (no control, format, "
+            "line or paragraph separator characters); choose another name"
+        )
 
 
 def rule_label(policy: "Policy", rule: "Rule") -> str:
@@ -228,7 +238,12 @@ class _Guard:
         self._refs = refs
         self.verifier: Verifier = Verifier(policy.trust)
         self._known = known
-        self._protected: list[str] | None = None
+        # The refs as they are before the push: commit tips of real (non-symbolic)
+        # refs, and symbolic refs with their targets (read once, lazily).
+        self._tips: list[tuple[str, str]] | None = None
+        self._symrefs: dict[str, str] = {}
+        self._protected: dict[int, list[str]] = {}
+        self._compromised = frozenset(x.name for x in policy.signers if x.compromised)
         # Walks started ahead (prefetch), by (new value, rule).
         self._walks: dict[tuple[str, int], git.Pending] = {}
         # Push-time SSH validity: only worth a second verification when some trusted
@@ -276,29 +291,76 @@ class _Guard:
 
     # -- git questions --------------------------------------------------------------
 
-    def protected(self) -> list[str]:
-        """Commit ids at the tips of the refs a ``require = "signed"`` rule protects
-        (or the caller's ``known`` revisions), as they are before the push."""
-        if self._known is not None:
-            return list(self._known)
-        if self._protected is None:
+    def _read_refs(self) -> list[tuple[str, str]]:
+        if self._tips is None:
             if self._refs is not None:
                 _, out, _ = self._refs.result()
                 self._refs = None
             else:
                 _, out, _ = git.run(*git.REFS_QUERY, cwd=self.repo.path)
-            tips: list[str] = []
-            for line in out.decode("utf-8", "surrogateescape").splitlines():
-                oid, typ, peeled, peeled_typ, ref = line.split(" ", 4)
-                rule = self.policy.rule_for(ref)
-                if rule is None or rule.require != "signed":
+            tips: list[tuple[str, str]] = []
+            for line in out.decode("utf-8", "surrogateescape").split("\n"):
+                if not line:
                     continue
-                if typ == "commit":
-                    tips.append(oid)
+                oid, typ, peeled, peeled_typ, ref, symref = line.split(" ", 5)
+                if symref:
+                    self._symrefs[ref] = symref
+                elif typ == "commit":
+                    tips.append((ref, oid))
                 elif typ == "tag" and peeled_typ == "commit":
-                    tips.append(peeled)
-            self._protected = list(dict.fromkeys(tips))
-        return self._protected
+                    tips.append((ref, peeled))
+            self._tips = tips
+        return self._tips
+
+    def resolve(self, ref: str) -> str:
+        """The ref that moves when ``ref`` is updated: its symbolic-ref target, followed
+        as git follows it (a few levels at most)."""
+        self._read_refs()
+        for _ in range(5):
+            target = self._symrefs.get(ref)
+            if target is None:
+                break
+            ref = target
+        return ref
+
+    def rules_for(self, ref: str) -> list["Rule"]:
+        """The rules that govern an update of ``ref``: those of the ref that actually
+        moves (its symbolic-ref target) and of every name for it (the ref pushed to,
+        and every symbolic ref pointing at the same target), each once, in the
+        order of the policy."""
+        target = self.resolve(ref)
+        names = {ref, target}
+        names.update(s for s in self._symrefs if self.resolve(s) == target)
+        found = {id(r): r for n in names if (r := self.policy.rule_for(n)) is not None}
+        return [r for r in self.policy.rules if id(r) in found]
+
+    def protected(self, rule: "Rule") -> list[str]:
+        """Commit tips whose history counts as already checked for a ref of ``rule``:
+        the refs (before the push) governed by a rule that vouches for ``rule``
+        (:meth:`~gitguard.policy.Rule.vouches_for`), or the caller's ``known``
+        revisions. A weaker protected ref (other signers, first-parent only, exempt
+        history) is no way around a stricter rule: its commits are judged again."""
+        if self._known is not None:
+            return list(self._known)
+        cached = self._protected.get(id(rule))
+        if cached is None:
+            tips = [
+                oid
+                for ref, oid in self._read_refs()
+                if any(r.vouches_for(rule) for r in self.rules_for(ref))
+            ]
+            cached = self._protected[id(rule)] = list(dict.fromkeys(tips))
+        return cached
+
+    def same_rule_tips(self, rule: "Rule") -> list[str]:
+        """Commit tips of the refs governed by ``rule`` itself, before the push."""
+        if self._known is not None:
+            return list(self._known)
+        return list(
+            dict.fromkeys(
+                oid for ref, oid in self._read_refs() if any(r is rule for r in self.rules_for(ref))
+            )
+        )
 
     def is_ancestor(self, old: str, new: str) -> bool:
         # 1: not an ancestor; 128: not commits (or missing), not a fast-forward either.
@@ -320,7 +382,7 @@ class _Guard:
         args = ["rev-list", "--topo-order", "--stdin"]
         if rule.merges == "first-parent":
             args.insert(1, "--first-parent")
-        lines = [new, *(f"^{oid}" for oid in self.protected())]
+        lines = [new, *(f"^{oid}" for oid in self.protected(rule))]
         if rule.exempt_before is not None:
             typ, _ = self.reader.read(rule.exempt_before)
             # An exempt_before commit this repository does not have exempts nothing
@@ -377,7 +439,11 @@ class _Guard:
         return verdict._replace(ref=ref, rule=rule_label(self.policy, rule))
 
     def check_commits(self, update: RefUpdate, rule: "Rule", work: _RefWork) -> None:
+        if not self._holds_a_commit(update, rule, work):
+            return
         oids = self.new_commits(update.new, rule)
+        if self._compromised:
+            self._check_promoted(update, rule, oids, work)
         key = id(rule)
         earliest_bad: str | None = None
         base: str | None = None
@@ -409,6 +475,59 @@ class _Guard:
         if merges:
             cmd = cmd.replace("git rebase ", "git rebase --rebase-merges ", 1)
         work.offending[:] = [v._replace(hint=_commit_fix(v, cmd, rule)) for v in work.offending]
+
+    def _holds_a_commit(self, update: RefUpdate, rule: "Rule", work: _RefWork) -> bool:
+        """A ref under ``require = "signed"`` must hold a commit (or a tag of one):
+        a tree or a blob has no commits to check, and is no way around the rule."""
+        oid = update.new
+        typ, data = self.reader.read(oid)
+        seen = 0
+        while typ == "tag" and seen < 8:
+            oid, _ = tag_target(data)
+            typ, data = self.reader.read(oid) if oid else ("missing", b"")
+            seen += 1
+        if typ == "commit":
+            return True
+        label = rule_label(self.policy, rule)
+        what = f"a {typ}" if typ != "missing" else "no readable object"
+        via = "" if oid == update.new else f" (through the tag {_short(update.new)})"
+        work.problems.append(
+            RefProblem(
+                f"{update.ref} would point at {what} {_short(oid)}{via}, not at a commit "
+                f'(rule {label}: require = "signed" governs commits)',
+                f"push a signed commit to {update.ref}; keep other objects under refs no "
+                "rule requires signed commits for",
+            )
+        )
+        return False
+
+    def _check_promoted(
+        self, update: RefUpdate, rule: "Rule", new: Sequence[str], work: _RefWork
+    ) -> None:
+        """Commits this ref gains that another ref's rule already vouched for are not
+        judged again, except for one thing: a signer marked compromised since is
+        refused everywhere, promotion included."""
+        args = ["rev-list", "--stdin"]
+        lines = [update.new, *(f"^{oid}" for oid in self.same_rule_tips(rule))]
+        if rule.exempt_before is not None:
+            typ, _ = self.reader.read(rule.exempt_before)
+            if typ in ("commit", "tag"):
+                lines.append(f"^{rule.exempt_before}")
+        _, out, _ = git.run(*args, input=("\n".join(lines) + "\n").encode(), cwd=self.repo.path)
+        fresh = set(new)
+        promoted = [oid for oid in out.decode().split() if oid not in fresh]
+        for start in range(0, len(promoted), _CHUNK):
+            for oid, typ, data in self.reader.read_many(promoted[start : start + _CHUNK]):
+                if typ != "commit":
+                    continue
+                obj = parse_commit(oid, data, self.repo.object_format)[0]
+                v = self._verified.get(oid) if oid in self._verified else self.verify(obj)
+                self._verified[oid] = v
+                if v is None or v.signer not in self._compromised:
+                    continue
+                verdict = self.judge(obj, rule, update.ref)
+                work.checked += 1
+                work.offending.append(verdict)
 
     def check_tag(self, update: RefUpdate, rule: "Rule", work: _RefWork) -> None:
         typ, data = self.reader.read(update.new)
@@ -455,7 +574,32 @@ class _Guard:
             work.offending.append(verdict._replace(hint=hint))
 
     def check_ref(self, update: RefUpdate, cert: "CertCheck | None") -> RefResult:
-        rule = self.policy.rule_for(update.ref)
+        """The decision for one ref: under every rule that governs it
+        (:meth:`rules_for`), accepted only if every one accepts."""
+        rules = self.rules_for(update.ref)
+        target = self.resolve(update.ref)
+        if update.ref.startswith("refs/replace/") or target.startswith("refs/replace/"):
+            named = [r for r in rules if any(p.startswith("refs/replace/") for p in r.refs)]
+            if not named:
+                problem = RefProblem(
+                    f"{update.ref} is a replace ref: it would change what git shows for "
+                    f"object {update.ref.rsplit('/', 1)[-1][:12]} to every reader that "
+                    "honours replacements, so no rule's patterns may cover it by accident",
+                    "do not push replace refs; an administrator who wants them adds a rule "
+                    'naming refs/replace/ explicitly (e.g. refs = ["refs/replace/*"])',
+                )
+                return RefResult(update, False, "rejected: replace ref", problems=(problem,))
+        if not rules:
+            return self._check_rule(update, None, cert)
+        results = [self._check_rule(update, rule, cert) for rule in rules]
+        result = results[0] if len(results) == 1 else _merge_results(update, results)
+        if target != update.ref:
+            result = result._replace(summary=f"{result.summary} (moves {target})")
+        return result
+
+    def _check_rule(
+        self, update: RefUpdate, rule: "Rule | None", cert: "CertCheck | None"
+    ) -> RefResult:
         if rule is None:
             if self.policy.default == "deny":
                 problem = RefProblem(
@@ -569,6 +713,22 @@ def _commit_fix(v: Verdict, cmd: str, rule: "Rule") -> str:
     if v.status in _RESIGN:
         return f"{hint}: `{cmd}`" if hint.endswith(" key") else f"{hint}; re-sign: `{cmd}`"
     return hint
+
+
+def _merge_results(update: RefUpdate, results: Sequence[RefResult]) -> RefResult:
+    """One ref governed by several rules (through symbolic refs): accepted only if
+    every rule accepts; each rule's findings are kept."""
+    refused = [r for r in results if not r.accepted]
+    shown = refused or list(results)
+    return RefResult(
+        update,
+        not refused,
+        "; ".join(dict.fromkeys(r.summary for r in shown)),
+        rule=", ".join(r.rule for r in results if r.rule),
+        checked=max(r.checked for r in results),
+        offending=tuple(v for r in results for v in r.offending),
+        problems=tuple(dict.fromkeys(p for r in results for p in r.problems)),
+    )
 
 
 def _ref_result(

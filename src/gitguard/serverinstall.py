@@ -504,6 +504,24 @@ def _describe_policy(info: _RepoInfo, policy: Policy, result: CheckResult) -> No
         result.lines.append(f"  {rule_label(policy, rule):<18} {', '.join(rule.refs)}")
         result.lines.append(f"  {'':<18} {_describe_rule(rule)}")
     result.lines.append(f"  {'(default)':<18} every other ref: {policy.default}")
+    for rule in policy.rules:
+        if rule.allow_delete and not rule.allow_force_push:
+            result.lines.append(
+                f"warning     rule {rule_label(policy, rule)} allows deletion but not force "
+                "pushes: deleting a ref and pushing it again rewrites it all the same (its "
+                "new commits are still checked); set allow_delete = false to stop rewrites"
+            )
+    symrefs = _symrefs(info.path)
+    if symrefs:
+        result.lines.append(
+            "symbolic refs (a push to one moves its target: the rules of both names apply)"
+        )
+        for name, target in symrefs:
+            rules = [
+                rule_label(policy, r) for r in policy.rules if r.matches(name) or r.matches(target)
+            ]
+            applies = ", ".join(rules) if rules else f"no rule: {policy.default}"
+            result.lines.append(f"  {name} -> {target}  {applies}")
     refs = _refs(info.path)
     if refs:
         result.lines.append("refs in this repository")
@@ -516,9 +534,20 @@ def _describe_policy(info: _RepoInfo, policy: Policy, result: CheckResult) -> No
             result.lines.append(f"  … and {len(refs) - 20} more")
 
 
+def _symrefs(repo: Path) -> list[tuple[str, str]]:
+    """``(name, target)`` of every symbolic ref under refs/."""
+    _, out = _git(repo, "for-each-ref", "--format=%(refname) %(symref)")
+    found = []
+    for line in out.split("\n"):
+        name, _, target = line.partition(" ")
+        if target:
+            found.append((name, target))
+    return found
+
+
 def _refs(repo: Path) -> list[str]:
     _, out = _git(repo, "for-each-ref", "--format=%(refname)")
-    return out.splitlines()
+    return [ref for ref in out.split("\n") if ref]
 
 
 def hook_files(hooks_dir: Path, *, dot_d: bool = False) -> Mapping[str, Path]:

@@ -1,0 +1,251 @@
+"""Attacks on the receive guard by a pusher without a trusted key (or a trusted
+signer acting outside their rule), each through a real ``git push`` into a bare
+repository guarded by ``guard server install``. Every test here failed before the
+fix it names (docs/threat-model.md lists the classes); each stays as a regression
+test. The policy: ``main`` allows alice only, ``dev/*`` allows alice and bob.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from gitfixtures import Repo, run, ssh_signer, tool_env
+from receivefixtures import Keys, Push, Server, make_keys, policy_text, push
+
+RULES = """
+[[rule]]
+refs = ["refs/heads/main"]
+require = "signed"
+signers = ["alice"]
+
+[[rule]]
+refs = ["refs/heads/dev/*"]
+require = "signed"
+signers = ["alice", "bob"]
+{dev_extra}
+"""
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
+    return make_keys(tmp_path_factory.mktemp("keys"))
+
+
+class World:
+    def __init__(self, tmp: Path, keys: Keys) -> None:
+        self.tmp = tmp
+        self.keys = keys
+        self.env = tool_env(tmp / "home")
+        self.alice = ssh_signer(keys.alice)
+        self.bob = ssh_signer(keys.bob)
+        self.n = 0
+
+    def policy(self, rules: str = RULES, *, dev_extra: str = "", extra_signers: str = "") -> Path:
+        self.n += 1
+        path = self.tmp / f"policy-{self.n}.toml"
+        text = policy_text(
+            self.keys, rules.replace("{dev_extra}", dev_extra), extra_signers=extra_signers
+        )
+        path.write_text(text)
+        return path
+
+    def server(self, policy: Path | None = None, **options: object) -> Server:
+        self.n += 1
+        server = Server.create(self.tmp / f"srv-{self.n}.git", self.env)
+        server.install(policy or self.policy(), **options)
+        return server
+
+    def client(self) -> Repo:
+        self.n += 1
+        return Repo.init(self.tmp / f"client-{self.n}", self.env)
+
+
+@pytest.fixture
+def world(tmp_path: Path, keys: Keys) -> World:
+    return World(tmp_path, keys)
+
+
+def _refused(p: Push) -> bool:
+    return p.returncode != 0 and "[remote rejected]" in p.stdout
+
+
+def _audit(server: Server, *args: str) -> str:
+    proc = run(
+        [
+            sys.executable,
+            "-m",
+            "gitguard",
+            "-C",
+            str(server.path),
+            "audit",
+            "--format",
+            "json",
+            *args,
+        ],
+        env=server.env,
+        check=False,
+    )
+    return proc.stdout.decode()
+
+
+# --- promotion through a weaker protected ref ----------------------------------------
+
+
+@pytest.mark.parametrize("hooks", ["pre-receive", "update-only"])
+def test_commit_accepted_for_a_weaker_rule_is_judged_again_on_promotion(
+    world: World, hooks: str
+) -> None:
+    server = world.server(update_hook=hooks == "update-only")
+    if hooks == "update-only":
+        (server.path / "hooks" / "pre-receive").unlink()
+    client = world.client()
+    client.commit("alice's base", signer=world.alice)
+    assert push(client, server, "HEAD:refs/heads/main").returncode == 0
+    bobs = client.commit("bob's work", signer=world.bob)
+    assert push(client, server, "HEAD:refs/heads/dev/x").returncode == 0
+
+    p = push(client, server, "HEAD:refs/heads/main")  # a fast-forward of main to bob's
+    assert _refused(p), p.report
+    assert f"  {bobs[:12]}  bob's work" in p.remote
+    assert any("not-allowed: signer bob is not allowed on refs/heads/main" in x for x in p.remote)
+    assert server.ref("refs/heads/main") != bobs
+
+
+def test_first_parent_rule_does_not_vouch_for_side_branches(world: World) -> None:
+    server = world.server(world.policy(dev_extra='merges = "first-parent"'))
+    client = world.client()
+    client.commit("base", signer=world.alice)
+    assert push(client, server, "HEAD:refs/heads/main").returncode == 0
+    client.git("checkout", "-q", "-b", "side")
+    side = client.commit("unsigned side commit")
+    client.git("checkout", "-q", "main")
+    client.merge("side", "merge by alice", signer=world.alice)
+    assert push(client, server, "HEAD:refs/heads/dev/x").returncode == 0  # first-parent
+
+    p = push(client, server, "HEAD:refs/heads/main")
+    assert _refused(p), p.report
+    assert f"  {side[:12]}  unsigned side commit" in p.remote
+
+
+def test_signer_marked_compromised_is_refused_on_promotion(world: World) -> None:
+    rules = RULES.replace('signers = ["alice"]', 'signers = ["alice", "bob"]')
+    server = world.server(world.policy(rules))
+    client = world.client()
+    client.commit("base", signer=world.alice)
+    assert push(client, server, "HEAD:refs/heads/main").returncode == 0
+    bobs = client.commit("bob's work", signer=world.bob)
+    assert push(client, server, "HEAD:refs/heads/dev/x").returncode == 0
+    # bob's key is found compromised: the administrator marks him.
+    marked = policy_text(world.keys, rules.replace("{dev_extra}", ""))
+    marked = marked.replace('name = "bob"\n', 'name = "bob"\ncompromised = true\n')
+    policy = world.tmp / "marked.toml"
+    policy.write_text(marked)
+    server.install(policy)
+
+    p = push(client, server, "HEAD:refs/heads/main")
+    assert _refused(p), p.report
+    assert f"  {bobs[:12]}  bob's work" in p.remote
+    assert any("revoked-key: signer bob is marked compromised" in x for x in p.remote)
+
+
+def test_rule_at_most_as_strict_still_counts_as_checked(world: World) -> None:
+    """The other direction: alice's commits on main (alice only) need no second look
+    when a dev/ branch (alice, bob) is created from them."""
+    server = world.server()
+    client = world.client()
+    for n in range(3):
+        client.commit(f"alice {n}", signer=world.alice)
+    assert push(client, server, "HEAD:refs/heads/main").returncode == 0
+    p = push(client, server, "HEAD:refs/heads/dev/y")
+    assert p.returncode == 0, p.report
+    assert p.remote == ["gitguard: refs/heads/dev/y: accepted: no new commits"]
+
+
+# --- symbolic refs ---------------------------------------------------------------------
+
+
+def test_push_to_a_symbolic_ref_is_judged_by_the_ref_it_moves(world: World) -> None:
+    server = world.server()
+    client = world.client()
+    client.commit("base", signer=world.alice)
+    assert push(client, server, "HEAD:refs/heads/main").returncode == 0
+    before = server.ref("refs/heads/main")
+    server.git("symbolic-ref", "refs/heads/master", "refs/heads/main")
+    unsigned = client.commit("unsigned, through master")
+
+    p = push(client, server, "HEAD:refs/heads/master")
+    assert _refused(p), p.report
+    assert f"  {unsigned[:12]}  unsigned, through master" in p.remote
+    assert server.ref("refs/heads/main") == before
+
+    check = run(
+        [sys.executable, "-m", "gitguard", "server", "check", str(server.path)], env=world.env
+    )
+    assert "  refs/heads/master -> refs/heads/main  policy-" in check.stdout.decode()
+
+
+# --- objects that are not commits ------------------------------------------------------
+
+
+def test_tree_blob_and_tag_of_a_tree_are_refused_under_signed(world: World) -> None:
+    rules = (
+        RULES + '\n[[rule]]\nrefs = ["refs/release/*"]\nrequire = "signed"\nsigners = ["alice"]\n'
+    )
+    server = world.server(world.policy(rules))
+    client = world.client()
+    client.commit("base", signer=world.alice)
+    tree = client.git("rev-parse", "HEAD^{tree}").decode().strip()
+    blob = client.git("hash-object", "-w", "--stdin", input=b"data\n").decode().strip()
+    client.git("tag", "-a", "-m", "a tag of a tree", "treetag", tree)
+    for source, what in ((tree, "a tree"), (blob, "a blob"), ("refs/tags/treetag", "a tree")):
+        p = push(client, server, f"{source}:refs/release/x")
+        assert _refused(p), p.report
+        assert any(f"refs/release/x would point at {what} " in x for x in p.remote), p.report
+    assert server.ref("refs/release/x") is None
+
+
+# --- replace refs ----------------------------------------------------------------------
+
+
+def test_replace_refs_are_refused_unless_a_rule_names_them(world: World) -> None:
+    server = world.server()
+    client = world.client()
+    client.commit("base", signer=world.alice)
+    assert push(client, server, "HEAD:refs/heads/main").returncode == 0
+    unsigned = client.commit("unsigned")
+    client.git("reset", "-q", "--hard", "HEAD~1")
+    signed = client.commit("signed stand-in", signer=world.alice)
+
+    p = push(client, server, f"{signed}:refs/replace/{unsigned}")
+    assert _refused(p), p.report
+    assert any("refs/replace/" in x and "is a replace ref" in x for x in p.remote)
+    p = push(client, server, f"{unsigned}:refs/heads/main")
+    assert _refused(p), p.report
+
+    allowed = RULES + '\n[[rule]]\nrefs = ["refs/replace/*"]\nrequire = "none"\n'
+    server = world.server(world.policy(allowed))
+    assert push(client, server, f"{signed}:refs/replace/{unsigned}").returncode == 0
+
+
+# --- ref names ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("separator", ["\u0085", "\u2028", "\u2029"])
+def test_ref_names_with_line_separators_are_refused_and_break_nothing(
+    world: World, separator: str
+) -> None:
+    server = world.server()
+    client = world.client()
+    client.commit("base", signer=world.alice)
+    assert push(client, server, "HEAD:refs/heads/main").returncode == 0
+    name = f"refs/heads/odd{separator}name"
+    p = push(client, server, f"HEAD:{name}")
+    assert _refused(p), p.report
+    assert any("ref names must be printable UTF-8" in x for x in p.remote)
+    # Such a ref made on the server by other means must not stop later pushes.
+    server.git("update-ref", name, "refs/heads/main")
+    client.commit("more", signer=world.alice)
+    assert push(client, server, "HEAD:refs/heads/main").returncode == 0
