@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gitfixtures import Repo, run, ssh_signer, tool_env
+from gitfixtures import GpgHome, Repo, openpgp_signer, run, run_audit, ssh_signer, tool_env
 from receivefixtures import Keys, Push, Server, make_keys, policy_text, push
 
 RULES = """
@@ -249,3 +249,47 @@ def test_ref_names_with_line_separators_are_refused_and_break_nothing(
     server.git("update-ref", name, "refs/heads/main")
     client.commit("more", signer=world.alice)
     assert push(client, server, "HEAD:refs/heads/main").returncode == 0
+
+
+# --- OpenPGP key lifetimes at push time ------------------------------------------------
+
+
+def test_expired_openpgp_key_signing_with_a_backdated_time_is_refused(world: World) -> None:
+    """Created 2020-01-01, expired 2020-12-31; the commit is signed with gpg's clock
+    set to 2020-06-01, so the signature claims a time when the key was valid. The
+    audit (judging at the signature's time, as documented) calls it good; the
+    server, judging at the push, refuses it."""
+    home = GpgHome.create(world.tmp / "gnupg", world.env)
+    try:
+        key = home.gen_key(
+            "Carol <carol@example.com>", "ed25519", expire="1y", faked_time="20200101T000000"
+        )
+        cert = world.tmp / "carol.asc"
+        cert.write_bytes(home.export(key))
+        carol = f'\n[[signer]]\nname = "carol"\nkeys = ["openpgp:{key.fingerprint}"]\n'
+        rules = RULES.replace('signers = ["alice"]', 'signers = ["alice", "carol"]')
+        policy = world.tmp / "carol.toml"
+        policy.write_text(
+            policy_text(world.keys, rules.replace("{dev_extra}", ""), extra_signers=carol).replace(
+                "version = 1\n", 'version = 1\n[trust]\nopenpgp = ["carol.asc"]\n', 1
+            )
+        )
+        server = world.server(policy)
+        client = world.client()
+        backdated = home.gpg_program(
+            world.tmp, "gpg-2020", "--faked-system-time", "20200601T000000"
+        )
+        commit = client.commit("backdated", signer=openpgp_signer(key, program=backdated))
+
+        p = push(client, server, "HEAD:refs/heads/main")
+        assert _refused(p), p.report
+        assert f"  {commit[:12]}  backdated" in p.remote
+        assert any(
+            "status  expired-key: at push time: the certificate's primary key "
+            f"{key.fingerprint} expired at 2020-12-31" in line
+            for line in p.remote
+        ), p.report
+        audit = run_audit(client, "--policy", str(policy), out=world.tmp / "audit.json")
+        assert '"status": "good"' in audit.output
+    finally:
+        home.close()

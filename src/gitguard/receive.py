@@ -407,6 +407,13 @@ class _Guard:
                 # The verifier's text ends with the time it was given: the push's, here.
                 reason = at_push.reason.split("; the signature claims ", 1)[0]
                 v = at_push._replace(reason=f"at push time: {reason}")
+        elif v.status is Status.GOOD and v.format is Format.OPENPGP:
+            # An OpenPGP key that has expired or been revoked since can still make
+            # signatures that claim an earlier time: judge its lifetime at the push.
+            late = self.verifier.at_time(v, self.now)
+            if late is not None:
+                status, reason, code = late
+                v = v._replace(status=status, reason=f"at push time: {reason}", git_code=code)
         return v
 
     def judge(self, obj: SignedObject, rule: "Rule", ref: str) -> Verdict:

@@ -77,6 +77,19 @@ class Verifier:
             found.extend(getattr(verifier, "warnings", ()))
         return found
 
+    def at_time(self, v: Verification, t: int) -> tuple[Status, str, str | None] | None:
+        """For a good OpenPGP verdict: ``(status, reason, git code)`` when its key may
+        no longer sign at ``t`` (expired or revoked since), else ``None``. The receive
+        guard asks this with the push's time: the signature's own time is a claim."""
+        if v.format is not Format.OPENPGP or v.key is None:
+            return None
+        verifier = self._verifiers.get(Format.OPENPGP)
+        check = getattr(verifier, "lifetime_at", None)
+        if check is None:
+            return None
+        verdict = check(v.key, v.primary_key, t)
+        return None if verdict is None else (verdict.status, verdict.reason, verdict.git_code)
+
     def prepare(self, signature: bytes) -> None:
         """Build now the verifier that ``signature`` will need (imports, key parsing),
         e.g. while git works on something else."""

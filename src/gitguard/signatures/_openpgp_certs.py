@@ -39,6 +39,7 @@ __all__ = [
     "build_cert",
     "iso",
     "judge",
+    "lifetime_at",
     "read_certs",
     "sequoia_refuses",
     "sha1_warning",
@@ -365,6 +366,36 @@ def _binding_at(key: Key, primary: Key, t: int) -> tuple[_Binding | None, bool]:
     if later:
         return min(later, key=lambda b: b.created), True
     return None, False
+
+
+def lifetime_at(key: Key, t: int) -> Verdict | None:
+    """Whether ``key`` (and its primary key) may still sign at ``t``: not revoked (hard
+    revocations whenever made, soft ones from their date), not expired by the binding
+    in force at ``t``. ``None`` when it may. Used at push time, when the signature's
+    own creation time is only a claim made by whoever holds the key."""
+    cert = key.cert
+    assert cert is not None  # noqa: S101 - set by build_cert
+    chain = [(cert.primary, "the certificate's primary key")]
+    if key is not cert.primary:
+        chain.append((key, "the signing subkey"))
+    for k, label in chain:
+        for rev in k.revocations:
+            if rev.hard or rev.created <= t:
+                return Verdict(
+                    Status.REVOKED_KEY,
+                    f"{label} {k.fpr} was revoked ({rev.describe()}) at {iso(rev.created)}",
+                    "R",
+                )
+    for k, label in chain:
+        binding, _ = _binding_at(k, cert.primary, t)
+        period = binding.sig.key_expires_after if binding is not None else None
+        if period and k.packet.created + period <= t:
+            return Verdict(
+                Status.EXPIRED_KEY,
+                f"{label} {k.fpr} expired at {iso(k.packet.created + period)}",
+                "Y",
+            )
+    return None
 
 
 def judge(key: Key, sig: pk.SigPacket, problem: str, sha1_self_signatures: str) -> Verdict:

@@ -98,6 +98,7 @@ from gitguard.signatures._openpgp_certs import (
     build_cert,
     iso,
     judge,
+    lifetime_at,
     read_certs,
     sequoia_refuses,
     sha1_warning,
@@ -243,6 +244,16 @@ class OpenPGPVerifier:
                 status=Status.MALFORMED, reason=f"{first.reason}; {_DAMAGED}", git_code=None
             )
         return first
+
+    def lifetime_at(self, key_fpr: str, primary_fpr: str | None, t: int) -> Verdict | None:
+        """Whether the trusted key ``key_fpr`` (of the certificate ``primary_fpr``)
+        may still sign at ``t`` (see :func:`~._openpgp_certs.lifetime_at`); ``None``
+        when it may or when no trusted key has that fingerprint."""
+        for key in self._by_fpr.get(bytes.fromhex(key_fpr), []):
+            cert = key.cert
+            if cert is not None and (primary_fpr is None or cert.primary.fpr == primary_fpr):
+                return lifetime_at(key, t)
+        return None
 
     def _check(self, key: Key, sig: pk.SigPacket, payload: bytes) -> Verification:
         """The common case, with nothing computed that a good verdict does not need;
