@@ -12,7 +12,20 @@ from pathlib import Path
 
 import pytest
 
-from gitfixtures import GpgHome, Repo, openpgp_signer, run, run_audit, ssh_signer, tool_env
+from gitfixtures import (
+    GpgHome,
+    Repo,
+    isolated_environ,
+    openpgp_signer,
+    run,
+    run_audit,
+    ssh_signer,
+    tool_env,
+)
+from gitguard.gitobjects import Repo as GitRepo
+from gitguard.policy import load_policy_file
+from gitguard.receive import RefUpdate, check_updates
+from gitguard.serverinstall import shim_text
 from receivefixtures import Keys, Push, Server, make_keys, policy_text, push
 
 RULES = """
@@ -293,3 +306,37 @@ def test_expired_openpgp_key_signing_with_a_backdated_time_is_refused(world: Wor
         assert '"status": "good"' in audit.output
     finally:
         home.close()
+
+
+# --- messages that must say the truth ----------------------------------------------------
+
+
+def test_deleting_a_ref_that_does_not_exist_says_so(world: World) -> None:
+    rules = (
+        RULES + '\n[[rule]]\nrefs = ["refs/tags/*"]\nrequire = "signed-tag"\nsigners = ["alice"]\n'
+    )
+    server = world.server(world.policy(rules))
+    policy = load_policy_file(Path(server.git("config", "gitguard.policy").strip()))
+    repo = GitRepo(str(server.path), "sha1")
+    zero = repo.zero_id
+    with isolated_environ(world.env):
+        result = check_updates(repo, [RefUpdate(zero, zero, "refs/tags/nope")], policy, now=0)
+    (ref,) = result.refs
+    assert not ref.accepted
+    assert ref.summary == "rejected: no such ref"
+    assert ref.problems[0].reason == "refs/tags/nope does not exist: there is nothing to delete"
+
+
+def test_missing_interpreter_refuses_with_a_message(world: World) -> None:
+    server = world.server()
+    hook = server.path / "hooks" / "pre-receive"
+    hook.write_text(shim_text("pre-receive", str(world.tmp / "gone" / "python3"), None))
+    client = world.client()
+    client.commit("signed", signer=world.alice)
+    p = push(client, server, "HEAD:refs/heads/main")
+    assert _refused(p)
+    assert p.remote[0] == (
+        f"gitguard: cannot start: {world.tmp / 'gone' / 'python3'} is missing or not "
+        "executable; the push is refused. Administrator: run `guard server install` again "
+        "with a working Python."
+    )

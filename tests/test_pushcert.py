@@ -154,7 +154,10 @@ def test_unsigned_push_is_refused(world: World) -> None:
         "  signed push required (rule policy.toml:20): this push is not signed: "
         "push with `git push --signed`"
     ) in p.remote
-    assert "gitguard: refs/heads/main: rejected: signed push required" in p.remote
+    assert (
+        "gitguard: refs/heads/main: rejected: signed push required: this push is not signed: "
+        "push with `git push --signed`"
+    ) in p.remote
     assert world.server.ref("refs/heads/main") is None
 
 

@@ -271,7 +271,7 @@ def test_several_refs_are_all_or_nothing_and_a_shared_commit_is_listed_once(
     assert _rejected(p)
     assert p.remote.count(_entry(bad, "unsigned, on two refs")) == 1
     assert "  (1 offending commit listed above)" in p.remote
-    assert "gitguard: refs/heads/x: accepted: no rule applies (default allow)" in p.remote
+    assert "gitguard: refs/heads/x: not updated: the push is refused as a whole" in p.remote
     assert p.remote[-1] == "gitguard: no ref was updated: a push is accepted or refused as a whole"
     for ref in ("refs/heads/main", "refs/heads/release/2", "refs/heads/x"):
         assert server.ref(ref) is None
@@ -314,7 +314,7 @@ def test_force_push_refused_unless_allowed(world: World) -> None:
         "      fix     integrate the current refs/heads/main (`git pull --rebase`), then "
         "push without --force"
     ) in p.remote
-    assert "gitguard: refs/heads/main: rejected: force push: " in p.report
+    assert "gitguard: refs/heads/main: rejected: force push not allowed" in p.report
     assert server.ref("refs/heads/main") == old
 
     p = push(client, server, "+HEAD:refs/heads/wip/a")

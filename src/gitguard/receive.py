@@ -102,6 +102,7 @@ class RefProblem(NamedTuple):
 
     reason: str
     fix: str
+    summary: str = ""  # the short form for the ref's one-line summary; else ``reason``
 
 
 class RefResult(NamedTuple):
@@ -504,6 +505,7 @@ class _Guard:
                 f'(rule {label}: require = "signed" governs commits)',
                 f"push a signed commit to {update.ref}; keep other objects under refs no "
                 "rule requires signed commits for",
+                f"not a commit ({what})",
             )
         )
         return False
@@ -624,12 +626,21 @@ class _Guard:
             self._check_cert(update, rule, cert, work)
         deleting = update.new == self.zero
         if deleting:
-            if not rule.allow_delete:
+            if update.old == self.zero:
+                work.problems.append(
+                    RefProblem(
+                        f"{update.ref} does not exist: there is nothing to delete",
+                        "check the ref's name (`git ls-remote`)",
+                        "no such ref",
+                    )
+                )
+            elif not rule.allow_delete:
                 work.problems.append(
                     RefProblem(
                         f"deleting {update.ref} is not allowed (rule {label}: "
                         "allow_delete = false)",
                         "keep the ref; ask the administrator if it must go",
+                        "deletion not allowed",
                     )
                 )
         else:
@@ -651,6 +662,7 @@ class _Guard:
                     f"{_short(update.new)} is not allowed (rule {label}: "
                     "allow_force_push = false)",
                     "tags do not move: create a new tag instead",
+                    "an existing tag cannot move",
                 )
             )
         elif update.old not in work.parents and not self.is_ancestor(update.old, update.new):
@@ -661,6 +673,7 @@ class _Guard:
                     "allow_force_push = false)",
                     f"integrate the current {update.ref} (`git pull --rebase`), then push "
                     "without --force",
+                    "force push not allowed",
                 )
             )
 
@@ -675,6 +688,7 @@ class _Guard:
                     RefProblem(
                         f"signed push required (rule {label}): {problem}",
                         "push again with `git push --signed`, signing with an allowed key",
+                        f"signed push required: {problem}",
                     )
                 )
         elif cert.signer not in rule.signers:
@@ -683,6 +697,7 @@ class _Guard:
                     f"the push certificate is signed by {cert.signer}, who may not push to "
                     f"{update.ref} (rule {label} allows {', '.join(rule.signers)})",
                     "push with `git push --signed` using an allowed signer's key",
+                    f"push certificate signed by {cert.signer}, who may not push here",
                 )
             )
         else:
@@ -741,7 +756,7 @@ def _merge_results(update: RefUpdate, results: Sequence[RefResult]) -> RefResult
 def _ref_result(
     update: RefUpdate, rule: "Rule", label: str, work: _RefWork, deleting: bool
 ) -> RefResult:
-    reasons = [p.reason.split(" (rule ", 1)[0] for p in work.problems]
+    reasons = list(dict.fromkeys(p.summary or p.reason for p in work.problems))
     if work.offending and rule.require == "signed":
         reasons.append(
             f"{len(work.offending)} of {_plural(work.checked, 'new commit')} not acceptable"
@@ -890,8 +905,13 @@ def format_report(result: ReceiveResult, *, cap: int = REPORT_CAP, title: str | 
         lines.append(title)
     if result.push_cert is not None and result.accepted:
         lines.append(f"gitguard: push certificate {result.push_cert}")
+    several = len(result.refs) > 1
     for r in result.refs:
-        lines.append(f"gitguard: {r.ref}: {r.summary}")
+        if not result.accepted and several and r.accepted:
+            # The push is refused as a whole: say plainly that this ref did not move.
+            lines.append(f"gitguard: {r.ref}: not updated: the push is refused as a whole")
+        else:
+            lines.append(f"gitguard: {r.ref}: {r.summary}")
     for w in result.warnings:
         lines.append(f"gitguard: warning: {w.message}")
     return "\n".join(lines) + "\n"

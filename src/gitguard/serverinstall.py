@@ -231,6 +231,23 @@ def shim_text(
     ]
     if chained is not None:
         lines.append(f"# Runs {chained.name} (the hook that was here before) first.")
+    # Without its interpreter the hook cannot decide: say so and refuse (fail
+    # closed), rather than leave the pusher a raw shell error.
+    consequence = (
+        "release signing did not run for this push"
+        if hook == "post-receive"
+        else "the push is refused"
+    )
+    message = (
+        f"gitguard: cannot start: {python} is missing or not executable; {consequence}. "
+        "Administrator: run `guard server install` again with a working Python."
+    )
+    check = [
+        f"if [ ! -x {shlex.quote(python)} ]; then",
+        f"    echo {shlex.quote(message)} >&2",
+        f"    exit {0 if hook == 'post-receive' else 1}",
+        "fi",
+    ]
     if hook == "post-receive" and chained is None:
         # Only pushed tags can start release signing: when a push has none, do not
         # start Python at all (its start-up would be paid by every push). Ref names
@@ -239,12 +256,13 @@ def shim_text(
             "# Only a pushed tag can start release signing; other pushes end here.",
             "input=$(cat)",
             'case "$input" in *" refs/tags/"*) ;; *) exit 0 ;; esac',
+            *check,
             f'exec {command} "$@" <<{_HEREDOC}',
             "$input",
             _HEREDOC,
         ]
     else:
-        lines.append(f'exec {command} "$@"')
+        lines += [*check, f'exec {command} "$@"']
     return "\n".join(lines) + "\n"
 
 
