@@ -15,10 +15,12 @@ import pytest
 from gitfixtures import (
     GpgHome,
     Repo,
+    add_signature,
     isolated_environ,
     openpgp_signer,
     run,
     run_audit,
+    ssh_sign,
     ssh_signer,
     tool_env,
 )
@@ -340,3 +342,33 @@ def test_missing_interpreter_refuses_with_a_message(world: World) -> None:
         "executable; the push is refused. Administrator: run `guard server install` again "
         "with a working Python."
     )
+
+
+# --- headers read as git reads them --------------------------------------------------------
+
+
+def test_a_parent_line_git_ignores_does_not_make_a_fast_forward(world: World) -> None:
+    """A commit whose real parent is unrelated to main, with main's tip named again in
+    a ``parent`` line after ``committer`` (git ignores it), signed by alice: pushing it
+    to main is a rewrite, and force pushes are not allowed."""
+    server = world.server()
+    client = world.client()
+    tip = client.commit("main's history", signer=world.alice)
+    assert push(client, server, "HEAD:refs/heads/main").returncode == 0
+    client.git("checkout", "-q", "--orphan", "other")
+    unrelated = client.commit("unrelated root", signer=world.alice)
+    tree = client.git("rev-parse", "HEAD^{tree}").decode().strip()
+    payload = (
+        f"tree {tree}\nparent {unrelated}\n"
+        "author Test Author <author@example.com> 1700000000 +0000\n"
+        "committer Test Committer <committer@example.com> 1700000000 +0000\n"
+        f"parent {tip}\n\nlooks like a fast-forward\n"
+    ).encode()
+    signature = ssh_sign(world.keys.alice, payload, world.env, workdir=world.tmp)
+    crafted = client.write_object("commit", add_signature(payload, signature), literally=True)
+    assert client.git("rev-parse", f"{crafted}^@").decode().split() == [unrelated]
+
+    p = push(client, server, f"{crafted}:refs/heads/main", options=["--force"])
+    assert _refused(p), p.report
+    assert any("rejected: force push not allowed" in line for line in p.remote), p.report
+    assert server.ref("refs/heads/main") == tip

@@ -197,9 +197,19 @@ def _short(oid: str) -> str:
 
 
 def _parents(data: bytes) -> list[str]:
-    end = data.find(b"\n\n")
-    head = data[: end if end >= 0 else len(data)]
-    return [line[7:].decode() for line in head.split(b"\n") if line.startswith(b"parent ")]
+    """A commit's parents exactly as git reads them (commit.c parse_commit_buffer):
+    the ``parent`` lines that directly follow the first line, ``tree``. A ``parent``
+    line anywhere else is ignored by git, so it must not count here either: it would
+    make a rewrite look like a fast-forward."""
+    lines = data.split(b"\n", 64)
+    if not lines[0].startswith(b"tree "):
+        return []
+    parents = []
+    for line in lines[1:]:
+        if not line.startswith(b"parent "):
+            break
+        parents.append(line[7:].decode("ascii", "replace"))
+    return parents
 
 
 class _RefWork:
