@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from gitfixtures import Repo, fold_header, split_signature, tool_env
 from gitguard.errors import GitError
 from gitguard.gitobjects import (
     ObjectReader,
@@ -16,6 +17,7 @@ from gitguard.gitobjects import (
     parse_tag,
     rev_list,
     tag_objects,
+    tag_target,
 )
 from gitguard.model import Kind, SignedObject
 
@@ -171,3 +173,164 @@ def test_missing_object_is_reported(tmp_path: Path) -> None:
     subprocess.run(("git", "init", "-q", str(repo_path)), check=True)
     with ObjectReader(open_repo(repo_path)) as reader:
         assert reader.read_many(["1" * 40]) == [("1" * 40, "missing", b"")]
+
+
+# --------------------------------------------------------------------------- structure
+
+
+_EMPTY_TREE = {
+    "sha1": "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+    "sha256": "6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321",
+}
+_IDENT = b"A U Thor <a@example.com> 1700000000 +0000"
+
+
+def _commit(fmt: str = "sha1", *, parents: tuple[str, ...] = (), extra: bytes = b"") -> bytes:
+    tree = _EMPTY_TREE[fmt].encode()
+    return (
+        b"tree " + tree + b"\n"
+        + b"".join(b"parent " + p.encode() + b"\n" for p in parents)
+        + b"author " + _IDENT + b"\ncommitter " + _IDENT + b"\n" + extra + b"\nmessage\n"
+    )  # fmt: skip
+
+
+_SSH_SIG = b"gpgsig -----BEGIN SSH SIGNATURE-----\n abc\n -----END SSH SIGNATURE-----\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "reason"),
+    [
+        (
+            "crlf",
+            _commit().replace(b"\n", b"\r\n"),
+            "commit header lines end in CR LF: git cannot parse it",
+        ),
+        (
+            "signature-before-tree",
+            _SSH_SIG + _commit(),
+            "commit does not start with its tree header (it starts with 'gpgsig'): "
+            "git cannot parse it",
+        ),
+        (
+            "short-tree",
+            _commit().replace(b"4b825dc6", b"4b82", 1),
+            "commit has a malformed tree header: git cannot parse it",
+        ),
+        (
+            "bad-parent",
+            _commit(parents=("1" * 39 + "x",)),
+            "commit has a malformed parent header: git cannot parse it",
+        ),
+        (
+            "two-committers",
+            _commit(extra=b"committer " + _IDENT + b"\n"),
+            "commit has 2 committer headers; a commit carries one",
+        ),
+        (
+            "two-authors",
+            _commit(extra=b"author Mallory <m@example.com> 1700000000 +0000\n"),
+            "commit has 2 author headers; a commit carries one",
+        ),
+        (
+            "two-trees",
+            _commit(extra=b"tree " + _EMPTY_TREE["sha1"].encode() + b"\n"),
+            "commit has 2 tree headers; a commit carries one",
+        ),
+        (
+            "no-committer",
+            _commit().replace(b"committer " + _IDENT + b"\n", b""),
+            "commit has no committer header",
+        ),
+    ],
+)
+def test_commits_git_cannot_parse_or_that_are_ambiguous_are_malformed(
+    tmp_path: Path, name: str, raw: bytes, reason: str
+) -> None:
+    (fact,) = parse_commit("c" * 40, raw, "sha1")
+    assert fact.malformed == reason
+    # The oracle: git refuses exactly those our reason says it cannot parse.
+    repo = Repo.init(tmp_path / "r", tool_env(tmp_path / "home"))
+    oid = repo.write_object("commit", raw, literally=True)
+    walk = repo.git("rev-list", "--no-walk", oid, check=False)
+    assert (walk == b"") == reason.endswith("git cannot parse it"), name
+
+
+def test_headers_git_tolerates_are_not_malformed(tmp_path: Path) -> None:
+    """Header order after tree/parents is free in git; so is a commit that ends after
+    its headers. The signature and payload are still exactly git's."""
+    sig = b"-----BEGIN SSH SIGNATURE-----\nabc\n-----END SSH SIGNATURE-----\n"
+    odd = (
+        b"tree " + _EMPTY_TREE["sha1"].encode() + b"\n"
+        b"committer " + _IDENT + b"\nencoding UTF-8\n"
+        + fold_header(b"gpgsig", sig)
+        + b"author " + _IDENT + b"\nx-custom header\n\nmessage\n"
+    )  # fmt: skip
+    no_body = _commit().split(b"\n\nmessage")[0] + b"\n" + fold_header(b"gpgsig", sig)
+    for raw in (odd, no_body):
+        (fact,) = parse_commit("c" * 40, raw, "sha1")
+        assert fact.malformed is None
+        assert (fact.payload, fact.signature) == split_signature(raw)
+        assert fact.signature == sig
+        assert fact.time == 1700000000
+    # Without even a final newline, git's last signature line ends where the object does.
+    (fact,) = parse_commit("c" * 40, no_body[:-1], "sha1")
+    assert fact.malformed is None
+    assert (fact.payload, fact.signature) == (no_body[: no_body.index(b"gpgsig")], sig[:-1])
+
+
+def test_sha256_commit_structure() -> None:
+    (fact,) = parse_commit("c" * 64, _commit("sha256", parents=("a" * 64,)), "sha256")
+    assert fact.malformed is None
+    (fact,) = parse_commit("c" * 64, _commit("sha256", parents=("a" * 40,)), "sha256")
+    assert fact.malformed == "commit has a malformed parent header: git cannot parse it"
+
+
+def _tag(*, tagger: bool = True, extra: bytes = b"") -> bytes:
+    return (
+        b"object " + _EMPTY_TREE["sha1"].encode() + b"\ntype tree\ntag v1\n"
+        + (b"tagger " + _IDENT + b"\n" if tagger else b"") + extra + b"\nrelease\n"
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (_tag(tagger=False), None),
+        (_tag(extra=b"x-custom header\n"), None),
+        (_tag().replace(b"\n", b"\r\n"), "tag header lines end in CR LF: git cannot parse it"),
+        (
+            b"type tree\n" + _tag().replace(b"type tree\n", b""),
+            "tag does not start with its object header (it starts with 'type'): "
+            "git cannot parse it",
+        ),
+        (
+            _tag().replace(b"type tree\n", b""),
+            "tag has no type header after its object header: git cannot parse it",
+        ),
+        (
+            _tag().replace(b"type tree", b"type frob"),
+            "tag has an unknown type 'frob': git cannot parse it",
+        ),
+        (
+            _tag().replace(b"tag v1\n", b""),
+            "tag has no tag header after its type header: git cannot parse it",
+        ),
+        (
+            _tag(extra=b"tagger Mallory <m@example.com> 1 +0000\n"),
+            "tag has 2 tagger headers; a tag carries one",
+        ),
+        (
+            _tag(extra=b"object " + b"1" * 40 + b"\n"),
+            "tag has 2 object headers; a tag carries one",
+        ),
+    ],
+)
+def test_tag_structure(raw: bytes, reason: str | None) -> None:
+    fact = parse_tag("t" * 40, raw)
+    assert fact.malformed == reason
+    assert fact.subject == ("v1: release" if reason is None else fact.subject)
+
+
+def test_tag_target_is_the_first_object_header() -> None:
+    raw = _tag(extra=b"object " + b"1" * 40 + b"\ntype commit\n")
+    assert tag_target(raw) == (_EMPTY_TREE["sha1"], "tree")

@@ -15,7 +15,9 @@ long-lived processes per reader: ``git rev-list`` for walks and
 No process is spawned per object. Signature extraction follows git's own
 ``parse_buffer_signed_by_header`` (commit.c) and ``parse_signed_buffer``
 (gpg-interface.c) so the payload is byte-for-byte what git verifies; payloads are
-sliced from the object bytes, never re-serialised.
+sliced from the object bytes, never re-serialised. The structure checks follow
+git's ``parse_commit_buffer`` (commit.c) and ``parse_tag_buffer`` (tag.c): an object
+git itself cannot parse is ``malformed``.
 """
 
 import contextlib
@@ -228,11 +230,75 @@ def _subject(message: bytes) -> str:
     return line.decode("utf-8", "replace")[:200]
 
 
+def _head_end(data: bytes) -> int:
+    """Where the headers end: after the newline before the first empty line, or at
+    the end of an object without one (git reads every line as a header then)."""
+    end = data.find(b"\n\n")
+    return len(data) if end < 0 else end + 1
+
+
+def _first_header(data: bytes) -> str:
+    name = data[: min(len(data), 40)].split(b"\n", 1)[0].split(b" ", 1)[0]
+    return name.decode("utf-8", "replace")
+
+
+def _unparsable(kind: str, data: bytes, first: bytes) -> str:
+    """Why git cannot parse an object whose ``first`` header is not what git wants."""
+    if data.startswith(first):
+        nl = data.find(b"\n")
+        if nl > 0 and data[nl - 1 : nl] == b"\r":
+            return f"{kind} header lines end in CR LF: git cannot parse it"
+        return f"{kind} has a malformed {first.decode().strip()} header: git cannot parse it"
+    return (
+        f"{kind} does not start with its {first.decode().strip()} header (it starts with "
+        f"{_first_header(data)!r}): git cannot parse it"
+    )
+
+
+def _duplicated(kind: str, data: bytes, head_end: int, names: Sequence[bytes]) -> str | None:
+    """Headers that must appear once: git shows the first, a second could be judged
+    instead by another reader. The first header is at offset 0 (no newline before)."""
+    for name in names:
+        n = data.count(b"\n" + name + b" ", 0, head_end) + data.startswith(name + b" ")
+        if n > 1:
+            return f"{kind} has {n} {name.decode()} headers; a {kind} carries one"
+    return None
+
+
+def _hex_line(name: bytes, hexsz: int) -> re.Pattern[bytes]:
+    return re.compile(re.escape(name) + rb" [0-9a-fA-F]{%d}\n" % hexsz)
+
+
+# git's parse_commit_buffer: ``tree <hex>\n``, then ``parent <hex>\n`` lines.
+_TREE_LINE = {fmt: _hex_line(b"tree", 64 if fmt == "sha256" else 40) for fmt in SIG_HEADERS}
+_PARENT_LINE = {fmt: _hex_line(b"parent", 64 if fmt == "sha256" else 40) for fmt in SIG_HEADERS}
+_COMMIT_ONCE = (b"tree", b"author", b"committer")
+
+
+def _commit_problem(data: bytes, head_end: int, object_format: str) -> str | None:
+    """Why git cannot parse this commit (commit.c ``parse_commit_buffer``), or what
+    makes it ambiguous; ``None`` if neither."""
+    hexsz = 64 if object_format == "sha256" else 40
+    tree = _TREE_LINE[object_format]
+    if not tree.match(data) or len(data) <= hexsz + 6:
+        return _unparsable("commit", data, b"tree ")
+    pos = hexsz + 6
+    parent = _PARENT_LINE[object_format]
+    while pos + hexsz + 7 < len(data) and data.startswith(b"parent ", pos):
+        if not parent.match(data, pos):
+            return "commit has a malformed parent header: git cannot parse it"
+        pos += hexsz + 8
+    return _duplicated("commit", data, head_end, _COMMIT_ONCE)
+
+
 # A signature or mergetag header with its continuation lines (each starts with a
 # space). Any header whose name starts with "gpgsig" is a signature header, as in
 # git's parse_buffer_signed_by_header; only the one for the repository's object
-# format is *the* signature, the others are cut from the payload too.
-_SPECIAL_HEADER = re.compile(rb"^(gpgsig[^ \n]*|mergetag(?= ))( [^\n]*)?\n((?: [^\n]*\n)*)", re.M)
+# format is *the* signature, the others are cut from the payload too. The last
+# line of an object that ends without a newline counts as a line, as in git.
+_SPECIAL_HEADER = re.compile(
+    rb"^(gpgsig[^ \n]*|mergetag(?= ))( [^\n]*)?(?:\n|\Z)((?: [^\n]*(?:\n|\Z))*)", re.M
+)
 _COMMITTER = re.compile(rb"^committer ([^\n]*)", re.M)
 _AUTHOR = re.compile(rb"^author ([^\n]*)", re.M)
 
@@ -246,18 +312,17 @@ def parse_commit(
     lines) cut out, byte for byte as git builds it; the signature is the value of
     the object format's own header with the continuation spaces removed.
 
+    ``malformed`` when git cannot parse the commit (its ``tree`` and ``parent`` lines
+    first, as ``parse_commit_buffer`` wants them), when a header a verdict depends on
+    is missing or repeated (``committer``; ``author``, ``tree``), or when it carries
+    more than one signature. Other headers may come in any order, as git allows.
+
     ``details=False`` leaves the commit's ``author`` and ``subject`` empty (no
     decision depends on them; an audit fills them in with :func:`commit_details`
     only for the verdicts it reports).
     """
     sig_header = SIG_HEADERS[object_format]
-    # ``end`` is the newline closing the last header line; the blank line follows.
-    end = data.find(b"\n\n")
-    malformed: str | None = None
-    if end < 0:
-        end = len(data) - 1
-        malformed = "commit object has no blank line after its headers"
-    head_end = end + 1
+    head_end = _head_end(data)
     payload_parts: list[bytes] = []
     signature: bytes | None = None
     mergetags: list[bytes] = []
@@ -279,12 +344,13 @@ def parse_commit(
     author = subject = ""
     if details:
         author, subject = commit_details(data)
+    malformed = _commit_problem(data, head_end, object_format)
     if malformed is not None:
         pass
     elif sig_count > 1:
         malformed = f"commit has {sig_count} {sig_header.decode()} headers; a commit carries one"
-    elif not data.startswith(b"tree ") or committer_m is None:
-        malformed = "commit object has no tree or committer header"
+    elif committer_m is None:
+        malformed = "commit has no committer header"
     facts = [
         SignedObject(
             oid=oid,
@@ -317,10 +383,39 @@ def commit_details(data: bytes) -> tuple[str, str]:
     return author, _subject(data[end + 2 :] if end >= 0 else b"")
 
 
+# git's parse_tag_buffer: ``object <hex>\n``, ``type <type>\n``, ``tag <name>\n``, then
+# optionally ``tagger``.
+_OBJECT_LINE = {40: _hex_line(b"object", 40), 64: _hex_line(b"object", 64)}
+_TAG_TYPES = (b"blob", b"tree", b"commit", b"tag")
+_TAG_ONCE = (b"object", b"type", b"tag", b"tagger")
+
+
+def _tag_problem(data: bytes, head_end: int, hexsz: int) -> str | None:
+    """Why git cannot parse this tag (tag.c ``parse_tag_buffer``), or what makes it
+    ambiguous; ``None`` if neither. A tag without ``tagger`` is fine (git.git's
+    v0.99 has none)."""
+    obj = _OBJECT_LINE[hexsz].match(data)
+    if obj is None or len(data) < hexsz + 24:
+        return _unparsable("tag", data, b"object ")
+    pos = obj.end()
+    nl = data.find(b"\n", pos)
+    if not data.startswith(b"type ", pos) or nl < 0:
+        return "tag has no type header after its object header: git cannot parse it"
+    if data[pos + 5 : nl] not in _TAG_TYPES:
+        typ = data[pos + 5 : nl].decode("utf-8", "replace")[:40]
+        return f"tag has an unknown type {typ!r}: git cannot parse it"
+    pos = nl + 1
+    if not data.startswith(b"tag ", pos) or data.find(b"\n", pos) < 0:
+        return "tag has no tag header after its type header: git cannot parse it"
+    return _duplicated("tag", data, head_end, _TAG_ONCE)
+
+
 def parse_tag(
     oid: str, data: bytes, *, kind: Kind = Kind.TAG, commit: str | None = None
 ) -> SignedObject:
-    """An annotated tag: the signature is the last armored block of the message."""
+    """An annotated tag: the signature is the last armored block of the message.
+    ``malformed`` when git cannot parse it, a header is repeated or the signature
+    starts inside the headers. The object format is that of ``oid``'s length."""
     match = len(data)
     pos = 0
     while pos < len(data):
@@ -336,10 +431,8 @@ def parse_tag(
         headers.setdefault(key, value)
     tagger, email, when = _split_person(headers.get(b"tagger", b""))
     body = data[end + 2 : match] if end >= 0 else b""
-    malformed = None
-    if b"object" not in headers or b"type" not in headers:
-        malformed = "tag object has no object or type header"
-    elif end >= 0 and match <= end:
+    malformed = _tag_problem(data, _head_end(data), 64 if len(oid) == 64 else 40)
+    if malformed is None and end >= 0 and match <= end:
         malformed = "signature armor inside the tag headers"
     return SignedObject(
         oid=oid,
@@ -358,11 +451,12 @@ def parse_tag(
 
 
 def tag_target(data: bytes) -> tuple[str, str]:
-    """``(object id, type)`` a tag object points at."""
+    """``(object id, type)`` a tag object points at (its first ``object`` and ``type``
+    headers, as git reads them)."""
     obj = typ = ""
     for line in data.split(b"\n\n", 1)[0].split(b"\n"):
-        if line.startswith(b"object "):
-            obj = line[7:].decode()
-        elif line.startswith(b"type "):
-            typ = line[5:].decode()
+        if not obj and line.startswith(b"object "):
+            obj = line[7:].decode("ascii", "replace")
+        elif not typ and line.startswith(b"type "):
+            typ = line[5:].decode("ascii", "replace")
     return obj, typ
