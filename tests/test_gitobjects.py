@@ -15,6 +15,7 @@ from gitguard.gitobjects import (
     open_repo,
     parse_commit,
     parse_tag,
+    resolve,
     rev_list,
     tag_objects,
     tag_target,
@@ -173,6 +174,89 @@ def test_missing_object_is_reported(tmp_path: Path) -> None:
     subprocess.run(("git", "init", "-q", str(repo_path)), check=True)
     with ObjectReader(open_repo(repo_path)) as reader:
         assert reader.read_many(["1" * 40]) == [("1" * 40, "missing", b"")]
+
+
+# --------------------------------------------------------------------------- names
+
+
+def _plain_repo(tmp: Path) -> Repo:
+    repo = Repo.init(tmp / "plain", tool_env(tmp / "home"))
+    repo.commit("one")
+    repo.commit("two")
+    repo.tag("v1", "release one")
+    repo.git("tag", "light")  # lightweight: names the commit
+    blob = repo.write_object("blob", b"a key\n")
+    repo.git("tag", "-a", "-m", "a blob", "blobtag", blob)
+    return repo
+
+
+def test_resolve_names_as_git_does(tmp_path: Path) -> None:
+    repo = _plain_repo(tmp_path)
+    r = open_repo(repo.path)
+    names = ["v1", "light", "main~1", "HEAD^{tree}", "blobtag", "nope", "a..b", "^main", "v1"]
+    got = [(n.name, n.type) for n in resolve(r, names)]
+    assert got == [
+        ("v1", "tag"),
+        ("light", "commit"),
+        ("main~1", "commit"),
+        ("HEAD^{tree}", "tree"),
+        ("blobtag", "tag"),
+        ("nope", "missing"),
+        ("a..b", "missing"),
+        ("^main", "missing"),
+        ("v1", "tag"),
+    ]
+    for n in resolve(r, names[:5]):
+        assert n.oid == repo.rev_parse(f"{n.name}^{{object}}")
+
+
+def test_tag_objects_are_the_tags_named(tmp_path: Path) -> None:
+    repo = _plain_repo(tmp_path)
+    r = open_repo(repo.path)
+    v1, blobtag = repo.rev_parse("refs/tags/v1"), repo.rev_parse("refs/tags/blobtag")
+    assert tag_objects(r, ["v1", "light", "main", "^v1", "v1..main", "v1"], all_refs=False) == [v1]
+    assert sorted(tag_objects(r, [], all_refs=True)) == sorted([v1, blobtag])
+
+
+def test_an_object_git_cannot_read_does_not_stop_the_reader(tmp_path: Path) -> None:
+    """An object of an unknown type makes `git cat-file --batch` die ("invalid object
+    type"): it is answered `unreadable` and the objects after it are still read."""
+    repo = _plain_repo(tmp_path)
+    odd = repo.write_object("frob", b"not a git type\n", literally=True)
+    one, two = repo.rev_parse("main~1"), repo.rev_parse("main")
+    with ObjectReader(open_repo(repo.path)) as reader:
+        got = reader.read_many([one, odd, two, odd])
+    assert [(oid, typ) for oid, typ, _ in got] == [
+        (one, "commit"),
+        (odd, "unreadable"),
+        (two, "commit"),
+        (odd, "unreadable"),
+    ]
+    assert got[1][2] == b"fatal: invalid object type"
+    assert got[2][2] == repo.cat(two)
+    (named,) = resolve(open_repo(repo.path), [odd[:12]])
+    assert named == (odd[:12], odd, "unreadable", "fatal: invalid object type")
+
+
+def test_replace_objects_and_grafts_are_ignored(tmp_path: Path) -> None:
+    """What is audited is the objects as stored: a replace ref or an info/grafts file
+    (both change what git shows) change nothing for gitguard."""
+    repo = _plain_repo(tmp_path)
+    one, two = repo.rev_parse("main~1"), repo.rev_parse("main")
+    fake = repo.write_object("commit", repo.unsigned_commit_payload("a replacement", parents=[one]))
+    repo.git("replace", two, fake)
+    (repo.path / ".git" / "info").mkdir(exist_ok=True)
+    (repo.path / ".git" / "info" / "grafts").write_text(f"{one}\n{two}\n")
+    # git obeys both: the replacement, whose parent the graft then hides.
+    assert repo.git("log", "--format=%s", "main").decode() == "a replacement\n"
+    r = open_repo(repo.path)
+    assert list(rev_list(r, ["main"], all_refs=False)) == [two, one]
+    with ObjectReader(r) as reader:
+        assert reader.read(two) == (
+            "commit",
+            repo.git("--no-replace-objects", "cat-file", "commit", two),
+        )
+        assert b"a replacement" not in reader.read(two)[1]
 
 
 # --------------------------------------------------------------------------- structure

@@ -12,12 +12,14 @@ long-lived processes per reader: ``git rev-list`` for walks and
 - a batch read costs about as much per object as libgit2 (13 to 16 µs, DESIGN.md) and
   avoids pygit2's ≈69 ms import on the hook path.
 
-No process is spawned per object. Signature extraction follows git's own
-``parse_buffer_signed_by_header`` (commit.c) and ``parse_signed_buffer``
-(gpg-interface.c) so the payload is byte-for-byte what git verifies; payloads are
-sliced from the object bytes, never re-serialised. The structure checks follow
-git's ``parse_commit_buffer`` (commit.c) and ``parse_tag_buffer`` (tag.c): an object
-git itself cannot parse is ``malformed``.
+No process is spawned per object (nor per named revision: names are resolved by one
+``git cat-file --batch-check``). Replace objects and grafts are disabled for every
+read and walk: what is audited is the objects as stored. Signature extraction
+follows git's own ``parse_buffer_signed_by_header`` (commit.c) and
+``parse_signed_buffer`` (gpg-interface.c) so the payload is byte-for-byte what git
+verifies; payloads are sliced from the object bytes, never re-serialised. The
+structure checks follow git's ``parse_commit_buffer`` (commit.c) and
+``parse_tag_buffer`` (tag.c): an object git itself cannot parse is ``malformed``.
 """
 
 import contextlib
@@ -42,6 +44,15 @@ _TAG_SIG_STARTS = (
 # ``cat-file --batch`` requests per round trip: small enough that the request never
 # fills the pipe (64 KiB) while git is blocked writing answers.
 _BATCH = 256
+# A path that never exists (ENOTDIR, which git ignores silently): with it as
+# GIT_GRAFT_FILE, git reads no graft file at all, and keeps using its commit-graph.
+_NO_GRAFTS = "/dev/null/gitguard-no-grafts"
+
+
+def _env() -> dict[str, str]:
+    """git's environment for reads and walks: the objects as stored (no replace
+    objects, no grafts), everything else inherited (GIT_DIR, quarantine)."""
+    return {**os.environ, "GIT_GRAFT_FILE": _NO_GRAFTS, "GIT_NO_REPLACE_OBJECTS": "1"}
 
 
 class Repo(NamedTuple):
@@ -72,20 +83,38 @@ def open_repo(path: str | os.PathLike[str] | None) -> Repo:
     return Repo(os.fspath(path) if path is not None else None, fmt)
 
 
-class ObjectReader:
-    """A ``git cat-file --batch`` process: many objects, one process."""
+def _git_says(err: bytes) -> str:
+    """git's error output as one line (its ``error:``/``fatal:`` lines joined)."""
+    return "; ".join(line.strip() for line in err.decode("utf-8", "replace").splitlines() if line)
 
-    def __init__(self, repo: Repo | None) -> None:
+
+class ObjectReader:
+    """A ``git cat-file --batch`` process: many objects, one process.
+
+    An object git cannot read at all (an unknown object type kills ``cat-file``) is
+    answered with type ``unreadable`` and git's message as its content; the process
+    is restarted for the objects after it. ``check=True`` runs ``--batch-check``:
+    types only, and any revision name git resolves may be asked for.
+    """
+
+    def __init__(self, repo: Repo | None, *, check: bool = False) -> None:
         """Read from ``repo``; ``None``: from where git's environment points (cwd,
         ``GIT_DIR``), as inside a hook, which can start reading before it knows the
         repository's object format (reading does not depend on it)."""
+        self._path = repo.path if repo is not None else None
+        self._check = check
+        self._start()
+
+    def _start(self) -> None:
+        mode = "--batch-check=%(objectname) %(objecttype)" if self._check else "--batch"
         self._proc = git.start(
-            ("cat-file", "--batch"),
-            repo.path if repo is not None else None,
+            ("cat-file", mode),
+            self._path,
             safe=False,
             stdin=_spawn.PIPE,
             stdout=_spawn.PIPE,
             stderr=_spawn.DEVNULL,
+            env=_env(),
         )
         if self._proc.stdin is None or self._proc.stdout is None:  # pragma: no cover
             raise GitError("cannot talk to git cat-file")
@@ -93,34 +122,65 @@ class ObjectReader:
         self._stdout: IO[bytes] = self._proc.stdout
 
     def read_many(self, oids: Sequence[str]) -> list[tuple[str, str, bytes]]:
-        """``(oid, type, content)`` for each oid; type ``missing`` if absent."""
+        """``(oid, type, content)`` for each oid; type ``missing`` if absent (or
+        ambiguous, or corrupt), ``unreadable`` (content: git's message) if git cannot
+        read it. With ``check=True``: ``(object id or the name as given, type, b"")``."""
         out: list[tuple[str, str, bytes]] = []
-        for start in range(0, len(oids), _BATCH):
-            chunk = oids[start : start + _BATCH]
-            self._stdin.write(("\n".join(chunk) + "\n").encode())
-            self._stdin.flush()
-            for _ in chunk:
-                out.append(self._read_one())
+        pending = list(oids)
+        while pending:
+            chunk, pending = pending[:_BATCH], pending[_BATCH:]
+            try:
+                self._stdin.write(("\n".join(chunk) + "\n").encode("utf-8", "surrogateescape"))
+                self._stdin.flush()
+            except BrokenPipeError:  # git ended: the first read below finds out why
+                pass
+            for i, name in enumerate(chunk):
+                answer = self._read_one(name)
+                if answer is None:
+                    out.append(self._after_death(name))
+                    pending = chunk[i + 1 :] + pending
+                    break
+                out.append(answer)
         return out
 
     def read(self, oid: str) -> tuple[str, bytes]:
         (_, kind, data) = self.read_many([oid])[0]
         return kind, data
 
-    def _read_one(self) -> tuple[str, str, bytes]:
+    def _read_one(self, name: str) -> tuple[str, str, bytes] | None:
+        """The answer for ``name``; ``None`` if git ended before giving it."""
         header = self._stdout.readline()
-        if not header:
-            raise GitError("git cat-file --batch ended unexpectedly")
+        if not header.endswith(b"\n"):
+            return None
         fields = header.split()
-        if len(fields) == 2 and fields[1] in (b"missing", b"ambiguous"):
-            return fields[0].decode(), "missing", b""
+        raw = name.encode("utf-8", "surrogateescape")
+        if header[:-1] in (raw + b" missing", raw + b" ambiguous"):
+            return name, "missing", b""
+        if self._check:
+            if len(fields) != 2:
+                raise GitError(f"unexpected git cat-file answer: {header[:200]!r}")
+            return fields[0].decode(), fields[1].decode(), b""
         if len(fields) != 3:
             raise GitError(f"unexpected git cat-file answer: {header[:200]!r}")
         size = int(fields[2])
         data = self._stdout.read(size + 1)
         if len(data) != size + 1:
-            raise GitError("git cat-file --batch ended mid-object")
+            return None
         return fields[0].decode(), fields[1].decode(), data[:-1]
+
+    def _after_death(self, name: str) -> tuple[str, str, bytes]:
+        """``cat-file`` ended while answering ``name``: when git cannot read that one
+        object on its own either, it is ``unreadable`` and reading goes on; otherwise
+        the reader failed (for any other reason) and so does the read."""
+        self._proc.kill()
+        self._proc.close()
+        rc, _, err = git.run(
+            "cat-file", "-t", name, cwd=self._path, check=False, env=_env(), timeout=60
+        )
+        if rc == 0:
+            raise GitError(f"git cat-file --batch ended unexpectedly (reading {name})")
+        self._start()
+        return name, "unreadable", (_git_says(err) or f"git cat-file exit {rc}").encode()
 
     def close(self) -> None:
         self._proc.close()
@@ -132,16 +192,89 @@ class ObjectReader:
         self.close()
 
 
-def rev_list(repo: Repo, revisions: Sequence[str], *, all_refs: bool) -> Generator[str, None, None]:
-    """Stream commit ids as ``git rev-list`` resolves the revisions (each once)."""
-    args = ["rev-list"]
+# --- names and walks -----------------------------------------------------------------
+
+
+class Named(NamedTuple):
+    """What a revision name resolves to: ``oid`` and ``type`` (``commit``, ``tag``,
+    ``tree``, ``blob``; ``missing`` when git resolves it to no object, ``unreadable``
+    when git cannot read the object; then ``oid`` is the name as given)."""
+
+    name: str
+    oid: str
+    type: str
+    detail: str = ""
+
+
+def resolve(repo: Repo, names: Sequence[str]) -> list[Named]:
+    """Resolve every name (``v1.0``, ``main~2``, an object id) with one
+    ``git cat-file --batch-check``, as ``git rev-parse --verify NAME^{object}`` would."""
+    unique = list(dict.fromkeys(names))
+    answers: dict[str, Named] = {}
+    askable = [n for n in unique if n and "\n" not in n and not n.isspace()]
+    for n in unique:
+        answers[n] = Named(n, n, "missing")  # a name no batch line can carry
+    if askable:
+        with ObjectReader(repo, check=True) as reader:
+            for name, (found, typ, data) in zip(askable, reader.read_many(askable), strict=True):
+                oid = found
+                if typ == "unreadable":  # the object id, without reading the object
+                    rc, out, _ = git.run(
+                        "rev-parse", "--verify", "--quiet", "--end-of-options", name,
+                        cwd=repo.path, check=False, env=_env(),
+                    )  # fmt: skip
+                    oid = out.decode().strip() if rc == 0 else name
+                answers[name] = Named(name, oid, typ, data.decode("utf-8", "replace"))
+    return [answers[n] for n in names]
+
+
+def ref_tips(repo: Repo) -> list[Named]:
+    """Every ref (``git for-each-ref``, which does not parse the objects) and ``HEAD``:
+    the starting points of ``--all``."""
+    _, out, _ = git.run(
+        "for-each-ref",
+        "--format=%(objectname) %(objecttype) %(refname)",
+        cwd=repo.path,
+        env=_env(),
+    )
+    tips = []
+    for line in out.decode("utf-8", "surrogateescape").splitlines():
+        oid, typ, ref = line.split(" ", 2)
+        tips.append(Named(ref, oid, typ))
+    tips.extend(n for n in resolve(repo, ["HEAD"]) if n.type != "missing")
+    return tips
+
+
+def _positive(revision: str) -> bool:
+    return not revision.startswith(("^", "-")) and ".." not in revision
+
+
+def tag_objects(repo: Repo, revisions: Sequence[str], *, all_refs: bool) -> list[str]:
+    """Annotated tag objects to verify: every tag ref with ``--all``, plus any
+    positive revision that names a tag object. Nested tags are followed later."""
+    found: list[str] = []
     if all_refs:
-        args.append("--all")
+        found.extend(t.oid for t in ref_tips(repo) if t.type == "tag")
+    found.extend(
+        n.oid for n in resolve(repo, [r for r in revisions if _positive(r)]) if n.type == "tag"
+    )
+    return list(dict.fromkeys(found))
+
+
+def _walk_args(revisions: Sequence[str], *, all_refs: bool) -> tuple[str, ...]:
+    args = ["--all"] if all_refs else []
     args.append("--end-of-options")
     args.extend(revisions)
     if not revisions and not all_refs:
         args.append("HEAD")
-    proc = git.start(args, repo.path, safe=False)
+    return tuple(args)
+
+
+def rev_list(repo: Repo, revisions: Sequence[str], *, all_refs: bool) -> Generator[str, None, None]:
+    """Stream commit ids as ``git rev-list`` resolves the revisions (each once)."""
+    proc = git.start(
+        ("rev-list", *_walk_args(revisions, all_refs=all_refs)), repo.path, safe=False, env=_env()
+    )
     if proc.stdout is None or proc.stderr is None:  # pragma: no cover
         raise GitError("cannot talk to git rev-list")
     finished = False
@@ -163,45 +296,14 @@ def rev_list(repo: Repo, revisions: Sequence[str], *, all_refs: bool) -> Generat
             proc.stderr.close()
         rc = proc.wait()
     if rc:
-        msg = err.decode("utf-8", "replace").strip()
-        raise GitError(f"cannot walk {' '.join(revisions) or 'HEAD'}: {msg}")
+        raise GitError(f"cannot walk {' '.join(revisions) or 'HEAD'}: {_git_says(err)}")
 
 
 def count_commits(repo: Repo, revisions: Sequence[str], *, all_refs: bool) -> int:
-    args = ["rev-list", "--count"]
-    if all_refs:
-        args.append("--all")
-    args.append("--end-of-options")
-    args.extend(revisions)
-    if not revisions and not all_refs:
-        args.append("HEAD")
-    _, out, _ = git.run(*args, cwd=repo.path)
+    _, out, _ = git.run(
+        "rev-list", "--count", *_walk_args(revisions, all_refs=all_refs), cwd=repo.path, env=_env()
+    )
     return int(out)
-
-
-def tag_objects(repo: Repo, revisions: Sequence[str], *, all_refs: bool) -> list[str]:
-    """Annotated tag objects to verify: every tag ref with ``--all``, plus any
-    positive revision that names a tag object. Nested tags are followed later."""
-    found: list[str] = []
-    if all_refs:
-        _, out, _ = git.run("for-each-ref", "--format=%(objecttype) %(objectname)", cwd=repo.path)
-        for line in out.decode().splitlines():
-            kind, _, oid = line.partition(" ")
-            if kind == "tag":
-                found.append(oid)
-    for rev in revisions:
-        if rev.startswith(("^", "-")) or ".." in rev:
-            continue
-        rc, out, _ = git.run(
-            "rev-parse", "--verify", "--quiet", f"{rev}^{{object}}", cwd=repo.path, check=False
-        )
-        if rc:
-            continue
-        oid = out.decode().strip()
-        rc, out, _ = git.run("cat-file", "-t", oid, cwd=repo.path, check=False)
-        if not rc and out.strip() == b"tag":
-            found.append(oid)
-    return list(dict.fromkeys(found))
 
 
 # --- parsing -----------------------------------------------------------------------
