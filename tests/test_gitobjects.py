@@ -11,10 +11,13 @@ from gitfixtures import Repo, fold_header, split_signature, tool_env
 from gitguard.errors import GitError
 from gitguard.gitobjects import (
     ObjectReader,
+    Walk,
+    WalkProblem,
     count_commits,
     open_repo,
     parse_commit,
     parse_tag,
+    plan_walk,
     resolve,
     rev_list,
     tag_objects,
@@ -418,3 +421,162 @@ def test_tag_structure(raw: bytes, reason: str | None) -> None:
 def test_tag_target_is_the_first_object_header() -> None:
     raw = _tag(extra=b"object " + b"1" * 40 + b"\ntype commit\n")
     assert tag_target(raw) == (_EMPTY_TREE["sha1"], "tree")
+
+
+# --------------------------------------------------------------------------- walks
+
+
+def _raw(parents: tuple[str, ...], message: str, when: int, *, crlf: bool = False) -> bytes:
+    raw = _commit(parents=parents).replace(b"1700000000", str(when).encode())
+    raw = raw.replace(b"message", message.encode())
+    return raw.replace(b"\n", b"\r\n") if crlf else raw
+
+
+def _force_ref(repo: Repo, ref: str, oid: str) -> None:
+    """A ref to an object git cannot parse (update-ref refuses), as a broken tool or a
+    crafted push would leave it."""
+    path = repo.path / ".git" / ref
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(oid + "\n")
+
+
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory: pytest.TempPathFactory) -> tuple[Repo, dict[str, str]]:
+    """main: root <- main. through: deep <- CRLF <- child (and main) <- tip, where
+    deep is reachable only through the commit git cannot parse. sigfirst: a commit
+    with its signature header before tree. lonely: a commit whose parent is absent.
+    badtag: a CRLF tag. tobogus: a good tag of a second unparsable commit."""
+    tmp = tmp_path_factory.mktemp("broken")
+    repo = Repo.init(tmp / "r", tool_env(tmp / "home"))
+    ids = {"root": repo.commit("root", date="2024-01-01T00:00:00"),
+           "main": repo.commit("main", date="2024-01-02T00:00:00")}  # fmt: skip
+    w = repo.write_object
+    ids["deep"] = w("commit", _raw((), "deep", 1700000000))
+    ids["crlf"] = w("commit", _raw((ids["deep"],), "crlf", 1700000100, crlf=True), literally=True)
+    ids["child"] = w("commit", _raw((ids["crlf"], ids["main"]), "child", 1800000000))
+    ids["tip"] = w("commit", _raw((ids["child"],), "tip", 1800000100))
+    ids["sigfirst"] = w("commit", _SSH_SIG + _raw((ids["main"],), "sf", 1700000200), literally=True)
+    ids["missing"] = "1" * 40
+    ids["lonely"] = w("commit", _raw((ids["missing"],), "lonely", 1700000300))
+    ids["badtag"] = w("tag", _tag().replace(b"\n", b"\r\n"), literally=True)
+    ids["crlf2"] = w("commit", _raw((ids["root"],), "crlf2", 1700000400, crlf=True), literally=True)
+    ids["tobogus"] = w("tag", _tag().replace(_EMPTY_TREE["sha1"].encode(), ids["crlf2"].encode())
+                       .replace(b"type tree", b"type commit"))  # fmt: skip
+    for ref, oid in [("refs/heads/through", "tip"), ("refs/heads/sigfirst", "sigfirst"),
+                     ("refs/heads/lonely", "lonely"), ("refs/tags/badtag", "badtag"),
+                     ("refs/tags/tobogus", "tobogus")]:  # fmt: skip
+        _force_ref(repo, ref, ids[oid])
+    return repo, ids
+
+
+def _why(said: str, where: str) -> str:
+    return f"git cannot walk it ({said}): {where}, and the history behind it was not audited"
+
+
+def test_walk_goes_around_an_unparsable_parent(broken: tuple[Repo, dict[str, str]]) -> None:
+    repo, ids = broken
+    r = open_repo(repo.path)
+    crlf, child = ids["crlf"], ids["child"]
+    walk = plan_walk(r, ["through"], all_refs=False)
+    assert walk.problems == (
+        WalkProblem(
+            crlf,
+            _why(
+                f"error: bogus commit object {crlf}; fatal: Failed to traverse parents of "
+                f"commit {child}",
+                f"it is a parent of {child}",
+            ),
+        ),
+    )
+    assert walk.grafts == ((child, (ids["main"],)),)
+    walked = list(rev_list(r, ["through"], all_refs=False, walk=walk))
+    assert walked == [ids["tip"], child, ids["main"], ids["root"]]
+    assert walk.total == 4
+    # A range whose positive side goes through it: git says only "revision walk setup
+    # failed"; the positive side alone tells where.
+    walk = plan_walk(r, ["main..through"], all_refs=False)
+    assert [p.oid for p in walk.problems] == [crlf]
+    assert list(rev_list(r, [], all_refs=False, walk=walk)) == [ids["tip"], child]
+
+
+def test_walk_leaves_out_a_named_unparsable_commit(broken: tuple[Repo, dict[str, str]]) -> None:
+    repo, ids = broken
+    sf = ids["sigfirst"]
+    walk = plan_walk(open_repo(repo.path), [sf], all_refs=False)
+    assert walk == Walk(
+        None,
+        (),
+        0,
+        (
+            WalkProblem(
+                sf,
+                _why(
+                    f"error: bogus commit object {sf}; fatal: bad object {sf}",
+                    f"{sf} left out of the walk",
+                ),
+            ),
+        ),
+    )
+
+
+def test_walk_goes_around_a_tag_of_an_unparsable_commit(
+    broken: tuple[Repo, dict[str, str]],
+) -> None:
+    repo, ids = broken
+    crlf2 = ids["crlf2"]
+    walk = plan_walk(open_repo(repo.path), ["tobogus", "main"], all_refs=False)
+    assert walk.problems == (
+        WalkProblem(
+            crlf2,
+            _why(
+                f"error: bogus commit object {crlf2}; fatal: bad object {crlf2}",
+                "tobogus left out of the walk",
+            ),
+        ),
+    )
+    assert walk.total == 2
+
+
+def test_walk_goes_around_an_absent_parent(broken: tuple[Repo, dict[str, str]]) -> None:
+    repo, ids = broken
+    lonely, missing = ids["lonely"], ids["missing"]
+    walk = plan_walk(open_repo(repo.path), ["lonely"], all_refs=False)
+    assert walk.problems == (
+        WalkProblem(
+            missing,
+            _why(
+                f"error: Could not read {missing}; fatal: Failed to traverse parents of "
+                f"commit {lonely}",
+                f"it is a parent of {lonely}",
+            ),
+        ),
+    )
+    assert walk.total == 1
+
+
+def test_walk_of_everything_sees_all_that_git_can(broken: tuple[Repo, dict[str, str]]) -> None:
+    repo, ids = broken
+    r = open_repo(repo.path)
+    walk = plan_walk(r, [], all_refs=True)
+    assert sorted(p.oid for p in walk.problems) == sorted(
+        ids[k] for k in ("crlf", "sigfirst", "missing", "badtag", "crlf2")
+    )
+    walked = list(rev_list(r, [], all_refs=True, walk=walk))
+    assert sorted(walked) == sorted(ids[k] for k in ("root", "main", "child", "tip", "lonely"))
+    assert walk.total == len(walked)
+    # Without planning, git stops at the first of them.
+    with pytest.raises(GitError, match=r"bad object|Failed to traverse"):
+        count_commits(r, [], all_refs=True)
+
+
+def test_a_range_from_an_unparsable_commit_cannot_be_walked(
+    broken: tuple[Repo, dict[str, str]],
+) -> None:
+    """Which commits ``^X`` excludes is unknowable when git cannot read X: fail."""
+    repo, ids = broken
+    crlf = ids["crlf"]
+    with pytest.raises(GitError) as e:
+        plan_walk(open_repo(repo.path), ["main", f"^{crlf}"], all_refs=False)
+    assert str(e.value) == (
+        f"cannot walk main ^{crlf}: error: bogus commit object {crlf}; fatal: bad object {crlf}"
+    )

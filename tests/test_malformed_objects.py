@@ -2,9 +2,12 @@
 
 Every object here is written raw with ``git hash-object --literally -w``: truncated
 and garbage armor, a 1 MB signature header, non-UTF-8 bytes, two signature headers,
-unknown armor, broken tags and mergetags. Each must get a verdict (``malformed``,
-or the documented status named in its case) and the audit must exit 1 — never 3
-(a bug) and never with a traceback.
+unknown armor, broken tags and mergetags, objects git itself cannot parse (CR LF
+line ends, a signature header before ``tree``: ``git rev-list`` dies on them) and
+objects git tolerates (odd header order, no tagger). Each must get a verdict
+(``malformed``, or the documented status named in its case), every other object
+still gets its own, and the audit must exit 1 — never 3 (a bug) and never with a
+traceback.
 """
 
 from __future__ import annotations
@@ -30,8 +33,10 @@ from gitfixtures import (
     allowed_signers_line,
     fold_header,
     git_log_verdicts,
+    git_verify_raw,
     make_ssh_key,
     openpgp_signer,
+    run,
     run_audit,
     ssh_signer,
     tool_env,
@@ -82,6 +87,18 @@ CASES = [
     Case("tag-latin1-tagger-ssh", "tag", "good"),
     Case("mergetag-garbage-signature", "mergetag", "malformed"),
     Case("mergetag-not-a-tag", "mergetag", "malformed"),
+    # git cannot parse these (rev-list dies: "bogus commit object"); each gets its verdict.
+    Case("crlf-commit", "commit", "malformed"),
+    Case("signature-before-tree", "commit", "malformed"),
+    Case("tag-crlf", "tag", "malformed"),
+    # git shows one of two identities: which one would a policy judge? Refused.
+    Case("duplicate-committer-ssh", "commit", "malformed"),
+    Case("duplicate-author-ssh", "commit", "malformed"),
+    Case("tag-duplicate-tagger-ssh", "tag", "malformed"),
+    # git tolerates these: the verdict is on the signature.
+    Case("odd-header-order-ssh", "commit", "good"),
+    Case("no-message-ssh", "commit", "good"),
+    Case("tag-no-tagger-ssh", "tag", "good"),
 ]
 IDS = [c.name for c in CASES]
 
@@ -149,6 +166,14 @@ def _tag_bytes(target: str, name: str, message: bytes, *, tagger: bytes = b"Test
     )
 
 
+def force_ref(repo: Repo, ref: str, oid: str) -> None:
+    """Point ``ref`` at ``oid`` even when git cannot parse the object (``update-ref``
+    refuses then), as a broken tool or a crafted push would leave it."""
+    path = repo.path / ".git" / ref
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(oid + "\n")
+
+
 def _build(base_dir: Path) -> tuple[World, list[GpgHome]]:
     gnupg = base_dir / "gnupg"
     env = tool_env(base_dir / "home", gnupghome=gnupg)
@@ -177,7 +202,7 @@ def _build(base_dir: Path) -> tuple[World, list[GpgHome]]:
             data = add_signature(data, sig)
         world.oids[name] = repo.write_object("commit", data, literally=True)
         world.refs[name] = f"refs/heads/m/{name}"
-        repo.update_ref(world.refs[name], world.oids[name])
+        force_ref(repo, world.refs[name], world.oids[name])
 
     def payload(name: str) -> bytes:
         return repo.unsigned_commit_payload(f"case {name}", parents=[base])
@@ -242,12 +267,26 @@ def _build(base_dir: Path) -> tuple[World, list[GpgHome]]:
     commit("latin1-ssh-signed", p, sign(p, ssh))
     p = _latin1(_latin1(payload("l3"), b"author"), b"committer")
     commit("latin1-pgp-signed", p, sign(p, pgp))
+    commit("crlf-commit", payload("crlf").replace(b"\n", b"\r\n"))
+    p = payload("sbt")
+    commit("signature-before-tree", fold_header(b"gpgsig", sign(p, ssh)) + p)
+    p = payload("dc")
+    p = p.replace(b"\n\n", b"\ncommitter Mallory <m@example.com> 1700000000 +0000\n\n", 1)
+    commit("duplicate-committer-ssh", p, sign(p, ssh))
+    p = payload("da")
+    p = p.replace(b"\n\n", b"\nauthor Mallory <m@example.com> 1700000000 +0000\n\n", 1)
+    commit("duplicate-author-ssh", p, sign(p, ssh))
+    lines = payload("order").split(b"\n\n", 1)[0].split(b"\n")  # tree parent author committer
+    p = b"\n".join([*lines[:2], lines[3], b"encoding UTF-8", lines[2]]) + b"\n\nodd order\n"
+    commit("odd-header-order-ssh", p, sign(p, ssh))
+    p = payload("nm").split(b"\n\n", 1)[0] + b"\n"  # headers only: no blank line
+    commit("no-message-ssh", p, sign(p, ssh))
 
     # Tags: the signature is appended to the message.
     def tag(name: str, data: bytes) -> None:
         world.oids[name] = repo.write_object("tag", data, literally=True)
         world.refs[name] = f"refs/tags/m-{name}"
-        repo.update_ref(world.refs[name], world.oids[name])
+        force_ref(repo, world.refs[name], world.oids[name])
 
     tag(
         "tag-garbage-signature",
@@ -257,6 +296,17 @@ def _build(base_dir: Path) -> tuple[World, list[GpgHome]]:
     tag("tag-truncated-ssh", t + _halve_body(sign(t, ssh)))
     t = _tag_bytes(base, "l", b"latin-1 tagger\n", tagger=LATIN1_AUTHOR)
     tag("tag-latin1-tagger-ssh", t + sign(t, ssh))
+    tag("tag-crlf", _tag_bytes(base, "c", b"crlf\n").replace(b"\n", b"\r\n"))
+    t = _tag_bytes(base, "d", b"two taggers\n").replace(
+        b"\n\n", b"\ntagger Mallory <m@example.com> 1700000000 +0000\n\n", 1
+    )
+    tag("tag-duplicate-tagger-ssh", t + sign(t, ssh))
+    t = b"".join(
+        line
+        for line in _tag_bytes(base, "n", b"no tagger\n").splitlines(keepends=True)
+        if not line.startswith(b"tagger ")
+    )
+    tag("tag-no-tagger-ssh", t + sign(t, ssh))
 
     # Mergetags: a validly signed merge commit embedding a broken tag.
     def merge(name: str, embedded: bytes) -> None:
@@ -364,18 +414,151 @@ def test_two_signature_headers_are_malformed_though_git_reads_them(world: World)
     assert ours["status"] == "malformed"
 
 
-def test_unparseable_commit_is_an_error_not_a_crash(tmp_path: Path) -> None:
-    """A ref to an object git itself cannot parse as a commit: exit 1 with a message."""
+# Our reasons (a walk that cannot get past the object adds git's).
+REASONS = {
+    "crlf-commit": "commit header lines end in CR LF: git cannot parse it",
+    "signature-before-tree": (
+        "commit does not start with its tree header (it starts with 'gpgsig'): git cannot parse it"
+    ),
+    "tag-crlf": "tag header lines end in CR LF: git cannot parse it",
+    "duplicate-committer-ssh": "commit has 2 committer headers; a commit carries one",
+    "duplicate-author-ssh": "commit has 2 author headers; a commit carries one",
+    "tag-duplicate-tagger-ssh": "tag has 2 tagger headers; a tag carries one",
+    "no-committer": "commit has no committer header",
+    "two-signatures": "commit has 2 gpgsig headers; a commit carries one",
+}
+
+
+@pytest.mark.parametrize("name", ["crlf-commit", "signature-before-tree", "tag-crlf"])
+def test_walk_reports_what_git_cannot_walk(world: World, name: str) -> None:
+    """In the --all audit, git's own walk stops at these: the ref is left out of the
+    walk and the verdict says so (next to our reason)."""
+    assert world.audit is not None
+    oid, ref = world.oids[name], world.refs[name]
+    case = next(c for c in CASES if c.name == name)
+    error = "" if case.kind == "tag" else f"error: bogus commit object {oid}; "
+    assert world.find(world.audit.results(), case)["reason"] == (
+        f"{REASONS[name]}; git cannot walk it ({error}fatal: bad object {ref}): {ref} left "
+        "out of the walk, and the history behind it was not audited"
+    )
+    assert f"  {oid}: git cannot walk it (" in world.audit.stderr
+
+
+def test_objects_git_cannot_parse_are_ones_git_cannot_walk(world: World) -> None:
+    for name in ("crlf-commit", "signature-before-tree", "tag-crlf"):
+        proc = run(
+            ["git", "-C", world.repo.path, "rev-list", world.refs[name]],
+            env=world.repo.env,
+            check=False,
+        )
+        assert proc.returncode == 128
+        assert proc.stderr.decode().endswith(f"fatal: bad object {world.refs[name]}\n")
+
+
+def test_tolerated_headers_agree_with_git(world: World) -> None:
+    """Odd header order and a commit without a message: git verifies them (G), so do
+    we. Two committers or authors: git verifies the signature and shows the first;
+    we refuse to pick one (a deliberate difference)."""
+    assert world.audit is not None
+    results = world.audit.results()
+    names = ["odd-header-order-ssh", "no-message-ssh", "duplicate-committer-ssh",
+             "duplicate-author-ssh"]  # fmt: skip
+    git = git_log_verdicts(world.repo, "--no-walk", *(world.oids[n] for n in names))
+    for name in names:
+        case = next(c for c in CASES if c.name == name)
+        assert git[world.oids[name]].code == "G", name
+        ours = world.find(results, case)
+        assert ours["git_code"] == ("G" if case.status == "good" else "B"), ours
+
+
+def test_tag_without_tagger_is_verified(world: World) -> None:
+    """git (2.39, and its master of 2026) does not verify a tag without a tagger at
+    all: check_signature() gives up before running gpg or ssh-keygen, and verify-tag
+    exits 1 without a word. The signature is there and verifiable: we judge it."""
+    assert world.audit is not None
+    oid = world.oids["tag-no-tagger-ssh"]
+    proc = run(
+        ["git", "-C", world.repo.path, "verify-tag", "--raw", oid],
+        env=world.repo.env,
+        check=False,
+    )
+    assert (proc.returncode, proc.stdout, proc.stderr) == (1, b"", b"")
+    case = next(c for c in CASES if c.name == "tag-no-tagger-ssh")
+    ours = world.find(world.audit.results(), case)
+    assert (ours["status"], ours["format"]) == ("good", "ssh")
+    # Two taggers: git verifies the signature; we refuse to pick a tagger.
+    dup = world.oids["tag-duplicate-tagger-ssh"]
+    assert git_verify_raw(world.repo, "tag", dup).code == "G"
+
+
+def test_unparseable_commit_gets_its_verdict_and_the_rest_theirs(tmp_path: Path) -> None:
+    """A ref to an object git itself cannot parse as a commit: git rev-list --all dies
+    at once ("bogus commit object"); the audit reports that object as malformed and
+    every other commit with its own verdict, says it is incomplete, and exits 1."""
     env = tool_env(tmp_path / "home")
     repo = Repo.init(tmp_path / "repo", env)
-    repo.commit("base")
+    base = repo.commit("base")
     oid = repo.write_object("commit", b"this is not a commit\n", literally=True)
-    # update-ref refuses a bogus commit; write the ref file as a broken tool would.
-    ref = tmp_path / "repo" / ".git" / "refs" / "heads" / "broken"
-    ref.write_text(oid + "\n")
+    force_ref(repo, "refs/heads/broken", oid)
     empty = tmp_path / "allowed"
     empty.write_text("")
     audit = run_audit(repo, "--all", "--allowed-signers", str(empty), out=tmp_path / "a.json")
     _no_crash(audit)
     assert audit.rc == 1
-    assert audit.stderr.strip() or audit.output
+    why = (
+        "commit does not start with its tree header (it starts with 'this'): git cannot "
+        f"parse it; git cannot walk it (error: bogus commit object {oid}; fatal: bad object "
+        "refs/heads/broken): refs/heads/broken left out of the walk, and the history "
+        "behind it was not audited"
+    )
+    assert [(r["object"], r["status"], r["reason"]) for r in audit.results()] == [
+        (oid, "malformed", why),
+        (base, "unsigned", "commit is not signed"),
+    ]
+    assert audit.stderr.endswith(
+        "guard: incomplete audit: git cannot walk past 1 object (reported as malformed); "
+        f"the history behind it was not audited:\n  {oid}: {why.split('; ', 1)[1]}\n"
+    )
+
+
+def test_unparseable_commit_inside_the_history(tmp_path: Path) -> None:
+    """deep <- X (CR LF: git cannot parse it) <- child <- tip, and main: base. git
+    dies walking child's parents. X gets its verdict, tip and child and base theirs;
+    deep, behind X, cannot be seen: the audit says so and exits 1 — also when X is
+    named directly."""
+    env = tool_env(tmp_path / "home")
+    repo = Repo.init(tmp_path / "repo", env)
+    base = repo.commit("base")
+    deep = repo.write_object("commit", repo.unsigned_commit_payload("deep"))
+    x_raw = repo.unsigned_commit_payload("x", parents=[deep]).replace(b"\n", b"\r\n")
+    x = repo.write_object("commit", x_raw, literally=True)
+    child = repo.write_object(
+        "commit", repo.unsigned_commit_payload("child", parents=[base]).replace(
+            b"parent " + base.encode(), b"parent " + x.encode() + b"\nparent " + base.encode()
+        )
+    )  # fmt: skip
+    tip = repo.write_object("commit", repo.unsigned_commit_payload("tip", parents=[child]))
+    repo.update_ref("refs/heads/through", tip)
+    empty = tmp_path / "allowed"
+    empty.write_text("")
+    trust = ["--allowed-signers", str(empty)]
+
+    audit = run_audit(repo, "--all", *trust, out=tmp_path / "all.json")
+    _no_crash(audit)
+    assert audit.rc == 1
+    by_oid = {r["object"]: r for r in audit.results()}
+    assert sorted(by_oid) == sorted([x, child, tip, base])  # not deep
+    assert {o: r["status"] for o, r in by_oid.items()} == {
+        x: "malformed", child: "unsigned", tip: "unsigned", base: "unsigned"
+    }  # fmt: skip
+    assert by_oid[x]["reason"] == (
+        "commit header lines end in CR LF: git cannot parse it; git cannot walk it "
+        f"(error: bogus commit object {x}; fatal: Failed to traverse parents of commit "
+        f"{child}): it is a parent of {child}, and the history behind it was not audited"
+    )
+    assert "guard: incomplete audit: git cannot walk past 1 object" in audit.stderr
+
+    audit = run_audit(repo, x, *trust, out=tmp_path / "x.json")
+    assert audit.rc == 1
+    assert [(r["object"], r["status"]) for r in audit.results()] == [(x, "malformed")]
+    assert "guard: incomplete audit" in audit.stderr

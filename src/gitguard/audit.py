@@ -20,9 +20,12 @@ from gitguard.evaluate import Verdict, evaluate
 from gitguard.gitobjects import (
     ObjectReader,
     Repo,
+    Walk,
+    WalkProblem,
     commit_details,
     parse_commit,
     parse_tag,
+    plan_walk,
     rev_list,
     tag_objects,
     tag_target,
@@ -158,15 +161,13 @@ def _facts(oid: str, typ: str, data: bytes, fmt: str, *, details: bool) -> list[
         return parse_commit(oid, data, fmt, details=details)
     if typ == "tag":
         return [parse_tag(oid, data)]
-    return [
-        SignedObject(
-            oid=oid,
-            kind=Kind.COMMIT,
-            payload=b"",
-            signature=None,
-            malformed=f"object is {typ}, expected a commit or tag",
-        )
-    ]
+    if typ == "missing":
+        why = "object is not in the repository (or git cannot read it)"
+    elif typ == "unreadable":
+        why = f"git cannot read this object ({data.decode('utf-8', 'replace')})"
+    else:
+        why = f"object is a {typ}, expected a commit or tag"
+    return [SignedObject(oid=oid, kind=Kind.COMMIT, payload=b"", signature=None, malformed=why)]
 
 
 def batch_of(verdicts: Iterable[Verdict], encoder: JsonEncoder) -> Batch:
@@ -209,21 +210,54 @@ def _chunks(it: Iterable[str], size: int) -> Iterator[list[str]]:
         yield chunk
 
 
-def _tag_closure(checker: Checker, start: list[str]) -> Iterator[Verdict]:
-    """Verify tag objects, following tags that point at tags (each once)."""
+def _tag_closure(
+    checker: Checker, start: Sequence[str], problems: Sequence[WalkProblem] = ()
+) -> Iterator[Verdict]:
+    """Verify tag objects, following tags that point at tags (each once), then the
+    objects git's walk could not get past (each ``malformed``, with git's reason
+    added to ours)."""
+    unwalkable = {p.oid: p.reason for p in problems}
     seen: set[str] = set()
-    todo = list(start)
+    todo = [*start, *unwalkable]
     while todo:
         oid = todo.pop(0)
         if oid in seen:
             continue
         seen.add(oid)
-        for obj in checker.facts([oid]):
+        for fact in checker.facts([oid]):
+            why = unwalkable.get(fact.oid) if fact.kind is not Kind.MERGETAG else None
+            obj = fact
+            if why is not None:
+                obj = fact._replace(malformed=f"{fact.malformed}; {why}" if fact.malformed else why)
             yield checker.judge(obj)
             if obj.kind is Kind.TAG and obj.malformed is None:
                 target, typ = tag_target(obj.payload)
                 if typ == "tag":
                     todo.append(target)
+
+
+class Selection(NamedTuple):
+    """What an audit reads: ``tags`` (and the tags they point at) and the commits of
+    a git ``walk``, with the objects that walk could not get past."""
+
+    tags: tuple[str, ...]
+    walk: Walk
+
+    @property
+    def problems(self) -> tuple[WalkProblem, ...]:
+        return self.walk.problems
+
+    @property
+    def total(self) -> int:
+        """Objects to audit, for progress (tags pointing at tags and mergetags aside)."""
+        return len(self.tags) + self.walk.total + len(self.walk.problems)
+
+
+def select(repo: Repo, revisions: Sequence[str], *, all_refs: bool) -> Selection:
+    """What ``revisions`` / ``all_refs`` name: checked before any verdict (a bad
+    revision is a :class:`~gitguard.errors.GitError` here) and counted."""
+    walk = plan_walk(repo, revisions, all_refs=all_refs)
+    return Selection(tuple(tag_objects(repo, revisions, all_refs=all_refs)), walk)
 
 
 def run_audit(
@@ -233,11 +267,15 @@ def run_audit(
     all_refs: bool,
     jobs: int,
     sink: Callable[[Batch], None],
+    selection: Selection | None = None,
 ) -> Summary:
     """Audit the tags and commits named by ``revisions`` / ``all_refs``, handing the
     verdicts to ``sink`` a :class:`Batch` at a time as they are decided (workers
     encode the JSON report's text and keep only the offending verdicts, so the main
-    process stays light); return the counts."""
+    process stays light); return the counts. ``selection`` is :func:`select`'s
+    answer, when the caller has it."""
+    if selection is None:
+        selection = select(spec.repo, revisions, all_refs=all_refs)
     summary = Summary()
     encoder = JsonEncoder()
 
@@ -245,12 +283,12 @@ def run_audit(
         summary.add_batch(batch)
         sink(batch)
 
-    tags = tag_objects(spec.repo, revisions, all_refs=all_refs)
-    commits = rev_list(spec.repo, revisions, all_refs=all_refs)
+    tags = selection.tags
+    commits = rev_list(spec.repo, revisions, all_refs=all_refs, walk=selection.walk)
     if jobs <= 1:
         checker = Checker(spec)
         try:
-            emit(batch_of(_tag_closure(checker, tags), encoder))
+            emit(batch_of(_tag_closure(checker, tags, selection.problems), encoder))
             for chunk in _chunks(commits, CHUNK):
                 emit(checker.check_batch(chunk, encoder))
         finally:
@@ -264,7 +302,7 @@ def run_audit(
     ):
         checker = Checker(spec)
         try:
-            emit(batch_of(_tag_closure(checker, tags), encoder))
+            emit(batch_of(_tag_closure(checker, tags, selection.problems), encoder))
         finally:
             checker.close()
         for batch in pool.imap(_work_batch, _chunks(commits, CHUNK)):

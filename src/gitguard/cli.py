@@ -212,8 +212,8 @@ class _Progress:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from gitguard.audit import AuditSpec, Batch, default_jobs, run_audit
-    from gitguard.gitobjects import count_commits, open_repo
+    from gitguard.audit import AuditSpec, Batch, default_jobs, run_audit, select
+    from gitguard.gitobjects import open_repo
     from gitguard.report import JsonReport, Report, SarifReport, TextReport
 
     if args.jobs is not None and args.jobs < 1:
@@ -229,7 +229,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
         list(zip(args.sigstore_identity, args.sigstore_issuer, strict=True)),
     )
     # Validates the revisions before any output, and sizes the progress bar.
-    total = count_commits(repo, args.revisions, all_refs=args.all_refs)
+    selection = select(repo, args.revisions, all_refs=args.all_refs)
+    total = selection.total
     jobs = args.jobs or default_jobs()
     if total < 2 * 256:
         jobs = 1  # not worth starting workers
@@ -263,7 +264,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     try:
         spec = AuditSpec(repo=repo, trust=trust, policy=policy)
-        summary = run_audit(spec, args.revisions, all_refs=args.all_refs, jobs=jobs, sink=sink)
+        summary = run_audit(
+            spec, args.revisions, all_refs=args.all_refs, jobs=jobs, sink=sink, selection=selection
+        )
         if progress is not None:
             progress.close()
         report.finish(summary)
@@ -272,6 +275,17 @@ def cmd_audit(args: argparse.Namespace) -> int:
             out.close()
         else:
             out.flush()
+    if selection.problems:
+        # Each has a malformed verdict in the report; the audit is incomplete too.
+        n = len(selection.problems)
+        sys.stderr.write(
+            f"guard: incomplete audit: git cannot walk past {n} object{'s' if n != 1 else ''} "
+            "(reported as malformed); the history behind "
+            f"{'them' if n != 1 else 'it'} was not audited:\n"
+        )
+        for p in selection.problems:
+            sys.stderr.write(f"  {p.oid}: {p.reason}\n")
+        return 1
     return 0 if summary.ok else 1
 
 

@@ -20,12 +20,18 @@ follows git's own ``parse_buffer_signed_by_header`` (commit.c) and
 verifies; payloads are sliced from the object bytes, never re-serialised. The
 structure checks follow git's ``parse_commit_buffer`` (commit.c) and
 ``parse_tag_buffer`` (tag.c): an object git itself cannot parse is ``malformed``.
+
+An object git cannot parse (or find) stops ``git rev-list`` for the whole walk.
+:func:`plan_walk` finds out where, routes git's walk around it (the refs and
+revisions that name it are left out, a commit whose parent it is gets a graft
+without that parent, in a graft file of our own) and reports it, so that it gets a
+verdict of its own and every other object is still walked.
 """
 
 import contextlib
 import os
 import re
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from typing import IO, NamedTuple
 
 from gitguard import _spawn, git
@@ -47,12 +53,14 @@ _BATCH = 256
 # A path that never exists (ENOTDIR, which git ignores silently): with it as
 # GIT_GRAFT_FILE, git reads no graft file at all, and keeps using its commit-graph.
 _NO_GRAFTS = "/dev/null/gitguard-no-grafts"
+# Routing git's walk around objects it cannot parse costs one walk per object.
+_MAX_ROUTES = 200
 
 
-def _env() -> dict[str, str]:
+def _env(graft_file: str = _NO_GRAFTS) -> dict[str, str]:
     """git's environment for reads and walks: the objects as stored (no replace
-    objects, no grafts), everything else inherited (GIT_DIR, quarantine)."""
-    return {**os.environ, "GIT_GRAFT_FILE": _NO_GRAFTS, "GIT_NO_REPLACE_OBJECTS": "1"}
+    objects, no grafts but ours), everything else inherited (GIT_DIR, quarantine)."""
+    return {**os.environ, "GIT_GRAFT_FILE": graft_file, "GIT_NO_REPLACE_OBJECTS": "1"}
 
 
 class Repo(NamedTuple):
@@ -192,7 +200,7 @@ class ObjectReader:
         self.close()
 
 
-# --- names and walks -----------------------------------------------------------------
+# --- naming and walking --------------------------------------------------------------
 
 
 class Named(NamedTuple):
@@ -261,8 +269,31 @@ def tag_objects(repo: Repo, revisions: Sequence[str], *, all_refs: bool) -> list
     return list(dict.fromkeys(found))
 
 
-def _walk_args(revisions: Sequence[str], *, all_refs: bool) -> tuple[str, ...]:
-    args = ["--all"] if all_refs else []
+class WalkProblem(NamedTuple):
+    """An object git's walk cannot get past: ``reason`` says what git said and which
+    part of the history was therefore not walked."""
+
+    oid: str
+    reason: str
+
+
+class Walk(NamedTuple):
+    """A walk git can complete: ``git rev-list`` with ``args`` (``None``: nothing is
+    left to walk) and ``grafts`` (commit, parents kept), ``total`` commits, and the
+    objects it had to go around."""
+
+    args: tuple[str, ...] | None
+    grafts: tuple[tuple[str, tuple[str, ...]], ...]
+    total: int
+    problems: tuple[WalkProblem, ...]
+
+
+def _walk_args(
+    revisions: Sequence[str], *, all_refs: bool, exclude: Sequence[str] = ()
+) -> tuple[str, ...]:
+    args = [f"--exclude={ref}" for ref in exclude]
+    if all_refs:
+        args.append("--all")
     args.append("--end-of-options")
     args.extend(revisions)
     if not revisions and not all_refs:
@@ -270,38 +301,256 @@ def _walk_args(revisions: Sequence[str], *, all_refs: bool) -> tuple[str, ...]:
     return tuple(args)
 
 
-def rev_list(repo: Repo, revisions: Sequence[str], *, all_refs: bool) -> Generator[str, None, None]:
-    """Stream commit ids as ``git rev-list`` resolves the revisions (each once)."""
-    proc = git.start(
-        ("rev-list", *_walk_args(revisions, all_refs=all_refs)), repo.path, safe=False, env=_env()
-    )
-    if proc.stdout is None or proc.stderr is None:  # pragma: no cover
-        raise GitError("cannot talk to git rev-list")
-    finished = False
-    err = b""
+@contextlib.contextmanager
+def _graft_env(grafts: Sequence[tuple[str, Sequence[str]]]) -> Iterator[dict[str, str]]:
+    """git's environment with ``grafts`` as its only graft file (none when empty)."""
+    if not grafts:
+        yield _env()
+        return
+    import tempfile  # rare (a broken history): off the receive hook's import path
+
+    fd, path = tempfile.mkstemp(prefix="gitguard-grafts-")
     try:
-        for line in proc.stdout:
-            yield line.rstrip(b"\n").decode()
-        finished = True
+        with os.fdopen(fd, "w") as f:
+            f.writelines(" ".join((commit, *parents)) + "\n" for commit, parents in grafts)
+        yield _env(path)
     finally:
-        # Closed early (the consumer failed or stopped): stop git, and clean up without
-        # raising, whichever thread finalises the generator.
-        if not finished:
-            proc.kill()
-        with contextlib.suppress(ValueError, OSError):
-            proc.stdout.close()
-        with contextlib.suppress(ValueError, OSError):
-            err = proc.stderr.read() if finished else b""
-        with contextlib.suppress(ValueError, OSError):
-            proc.stderr.close()
-        rc = proc.wait()
+        os.unlink(path)
+
+
+# "-c advice...": a graft file of ours is not the deprecated info/grafts of a user.
+_REV_LIST = ("-c", "advice.graftFileDeprecated=false", "rev-list")
+_HEX = rb"[0-9a-f]{40}(?:[0-9a-f]{24})?"
+_FAILED_PARENTS = re.compile(
+    rb"^fatal: Failed to traverse parents of commit (" + _HEX + rb")$", re.M
+)
+_BAD_TIP = re.compile(rb"^fatal: bad object (.+)$", re.M)
+
+
+def _bad_objects(err: bytes) -> list[str]:
+    """The objects git's ``error:`` lines name as unreadable or unparsable (commit.c
+    ``bogus commit object H``, ``bad parents in commit H``, ``Could not read H``,
+    object.c ``object H is a tree, not a commit``…)."""
+    found = []
+    for line in err.splitlines():
+        if line.startswith(b"error: "):
+            m = re.search(rb"in commit (" + _HEX + rb")\b", line) or re.search(
+                rb"\b(" + _HEX + rb")\b", line
+            )
+            if m is not None:
+                found.append(m.group(1).decode())
+    return found
+
+
+def commit_parents(data: bytes) -> list[str]:
+    """The parents git reads from a commit (``parent`` lines right after ``tree``)."""
+    parents = []
+    pos = data.find(b"\n") + 1
+    while data.startswith(b"parent ", pos):
+        nl = data.find(b"\n", pos)
+        if nl < 0:
+            break
+        parents.append(data[pos + 7 : nl].decode("ascii", "replace"))
+        pos = nl + 1
+    return parents
+
+
+def _positive_sides(revisions: Sequence[str]) -> list[str]:
+    """The starting points of ``revisions`` without what they exclude: ``B`` of
+    ``A..B``, both sides of ``A...B``, ``X`` of ``X^!``; no ``^X``."""
+    sides: list[str] = []
+    for r in revisions:
+        if r.startswith(("^", "-")):
+            continue
+        if "..." in r:
+            left, _, right = r.partition("...")
+            sides += [left or "HEAD", right or "HEAD"]
+        elif ".." in r:
+            sides.append(r.partition("..")[2] or "HEAD")
+        else:
+            sides.append(re.sub(r"\^(?:!|-\d*)$", "", r))
+    return sides
+
+
+def plan_walk(repo: Repo, revisions: Sequence[str], *, all_refs: bool) -> Walk:
+    """Check that git can walk ``revisions`` (``git rev-list --count``: a bad revision
+    fails here, before any output) and count the commits.
+
+    When git stops at an object it cannot parse or find, route around it and count
+    again: a ref (``--all``) or positive revision that names it, or names a tag that
+    leads to it, is left out; a commit whose parent it is gets a graft without that
+    parent. Each such object is a :class:`WalkProblem`. A range walk (``A..B``) does
+    not say where it stopped: then its positive side alone is walked to find out.
+    Raises :class:`GitError` when git fails in any other way (a revision git cannot
+    resolve, a range whose negative side git cannot walk).
+    """
+    router = _Router(repo, list(revisions) or ([] if all_refs else ["HEAD"]), all_refs)
+
+    def count(args: Sequence[str]) -> tuple[int, bytes, bytes]:
+        with _graft_env(grafts) as env:
+            return git.run(*_REV_LIST, "--count", *args, cwd=repo.path, check=False, env=env)
+
+    try:
+        for _ in range(_MAX_ROUTES):
+            if not router.revisions and not all_refs:
+                return Walk(None, (), 0, router.problems())
+            args = _walk_args(router.revisions, all_refs=all_refs, exclude=router.exclude)
+            grafts = tuple((c, tuple(p)) for c, p in router.grafts.items())
+            rc, out, err = count(args)
+            if rc == 0:
+                return Walk(args, grafts, int(out), router.problems())
+            if router.route(err):
+                continue
+            sides = _positive_sides(router.revisions)
+            plain = _walk_args(sides, all_refs=all_refs, exclude=router.exclude)
+            if (sides or all_refs) and plain != args:
+                rc, _, plain_err = count(plain)
+                if rc and router.route(plain_err):
+                    continue
+            shown = " ".join(revisions) or ("--all" if all_refs else "HEAD")
+            raise GitError(f"cannot walk {shown}: {_git_says(err)}")
+        raise GitError(f"cannot walk: git stops at more than {_MAX_ROUTES} objects it cannot read")
+    finally:
+        router.close()
+
+
+class _Router:
+    """What :func:`plan_walk` leaves out of git's walk, and why."""
+
+    def __init__(self, repo: Repo, revisions: list[str], all_refs: bool) -> None:
+        self.repo = repo
+        self.revisions = revisions
+        self.all_refs = all_refs
+        self.exclude: list[str] = []
+        self.grafts: dict[str, list[str]] = {}
+        self._found: dict[str, tuple[str, list[str]]] = {}  # oid: git's words, where
+        self._reader: ObjectReader | None = None
+        self._tips: list[Named] | None = None
+
+    @property
+    def reader(self) -> ObjectReader:
+        if self._reader is None:
+            self._reader = ObjectReader(self.repo)
+        return self._reader
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+
+    def route(self, err: bytes) -> bool:
+        """Route around the object git's ``err`` says it stopped at; False if it
+        says something else."""
+        said = _git_says(err)
+        bad = _bad_objects(err)
+        child = _FAILED_PARENTS.search(err)
+        if child is not None:
+            return self._cut_parents(child.group(1).decode(), bad, said)
+        tip = _BAD_TIP.search(err)
+        if tip is not None:
+            return self._leave_out(tip.group(1).decode("utf-8", "surrogateescape"), bad, said)
+        return False
+
+    def _problem(self, oid: str, said: str, where: str) -> None:
+        self._found.setdefault(oid, (said, []))[1].append(where)
+
+    def problems(self) -> tuple[WalkProblem, ...]:
+        return tuple(
+            WalkProblem(
+                oid,
+                f"git cannot walk it ({said}): {'; '.join(wheres)}, and the history behind "
+                "it was not audited",
+            )
+            for oid, (said, wheres) in self._found.items()
+        )
+
+    def _cut_parents(self, commit: str, bad: list[str], said: str) -> bool:
+        """``commit``'s parents include objects git cannot read: graft them away."""
+        kept = self.grafts.get(commit)
+        if kept is None:
+            typ, data = self.reader.read(commit)
+            kept = commit_parents(data) if typ == "commit" else []
+        cut = [p for p in kept if p in bad]
+        if not cut:
+            return False
+        self.grafts[commit] = [p for p in kept if p not in cut]
+        for p in cut:
+            self._problem(p, said, f"it is a parent of {commit}")
+        return True
+
+    def _leave_out(self, name: str, bad: list[str], said: str) -> bool:
+        """git cannot start from ``name``: leave out every ref and positive revision
+        that is, or leads through tags to, the object it names."""
+        (named,) = resolve(self.repo, [name])
+        target = named.oid if named.type != "missing" else name
+        starts = [("revision", n) for n in resolve(self.repo, self.revisions) if _positive(n.name)]
+        if self.all_refs:
+            if self._tips is None:
+                self._tips = ref_tips(self.repo)
+            starts.extend(("ref", t) for t in self._tips if t.name not in self.exclude)
+        left_out = []
+        for how, start in starts:
+            if start.name == name or target in self._tag_chain(start):
+                left_out.append(start.name)
+                if how == "ref":
+                    self.exclude.append(start.name)
+                else:
+                    self.revisions[:] = [r for r in self.revisions if r != start.name]
+        if not left_out:
+            return False
+        where = f"{', '.join(dict.fromkeys(left_out))} left out of the walk"
+        for oid in dict.fromkeys([*bad, target]):
+            self._problem(oid, said, where)
+        return True
+
+    def _tag_chain(self, start: Named) -> list[str]:
+        """``start``'s object and, through tags, every object it leads to."""
+        chain = [start.oid]
+        typ = start.type
+        while typ == "tag" and len(chain) < 16:
+            _, data = self.reader.read(chain[-1])
+            target, typ = tag_target(data)
+            chain.append(target)
+        return chain
+
+
+def rev_list(
+    repo: Repo, revisions: Sequence[str], *, all_refs: bool, walk: Walk | None = None
+) -> Generator[str, None, None]:
+    """Stream commit ids as ``git rev-list`` resolves the revisions (each once);
+    with ``walk`` (from :func:`plan_walk`), around the objects git cannot parse."""
+    if walk is None:
+        walk = Walk(_walk_args(revisions, all_refs=all_refs), (), 0, ())
+    if walk.args is None:
+        return
+    with _graft_env(walk.grafts) as env:
+        proc = git.start((*_REV_LIST, *walk.args), repo.path, safe=False, env=env)
+        if proc.stdout is None or proc.stderr is None:  # pragma: no cover
+            raise GitError("cannot talk to git rev-list")
+        finished = False
+        err = b""
+        try:
+            for line in proc.stdout:
+                yield line.rstrip(b"\n").decode()
+            finished = True
+        finally:
+            # Closed early (the consumer failed or stopped): stop git, and clean up
+            # without raising, whichever thread finalises the generator.
+            if not finished:
+                proc.kill()
+            with contextlib.suppress(ValueError, OSError):
+                proc.stdout.close()
+            with contextlib.suppress(ValueError, OSError):
+                err = proc.stderr.read() if finished else b""
+            with contextlib.suppress(ValueError, OSError):
+                proc.stderr.close()
+            rc = proc.wait()
     if rc:
         raise GitError(f"cannot walk {' '.join(revisions) or 'HEAD'}: {_git_says(err)}")
 
 
 def count_commits(repo: Repo, revisions: Sequence[str], *, all_refs: bool) -> int:
     _, out, _ = git.run(
-        "rev-list", "--count", *_walk_args(revisions, all_refs=all_refs), cwd=repo.path, env=_env()
+        *_REV_LIST, "--count", *_walk_args(revisions, all_refs=all_refs), cwd=repo.path, env=_env()
     )
     return int(out)
 
