@@ -191,3 +191,119 @@ def test_certificate_bound_with_sha1_loads_and_reports_weak_algorithm(tmp_path: 
         assert rc == 1
         statuses = [r["status"] for r in json.loads(out.read_text())["results"]]
         assert statuses == ["weak-algorithm", "unsigned"]
+
+
+# --------------------------------------------------------------------------- --no-walk
+
+
+def _audit_json(repo: Path, tmp: Path, *args: str) -> tuple[int, list[dict[str, str]]]:
+    out = tmp / "out.json"
+    out.unlink(missing_ok=True)
+    rc = main(["-C", str(repo), "audit", "--format", "json", "-o", str(out), *args])
+    results = json.loads(out.read_text())["results"] if out.exists() else []
+    return rc, [{k: r[k] for k in ("object", "kind", "status")} for r in results]
+
+
+def _git(repo: Path, *args: str, stdin: bytes | None = None) -> str:
+    return (
+        subprocess.run(
+            ("git", "-C", str(repo), *args), input=stdin, capture_output=True, check=True
+        )
+        .stdout.decode()
+        .strip()
+    )
+
+
+def test_no_walk_audits_exactly_the_named_objects(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    _git(repo, "commit", "-q", "--allow-empty", "-m", "second")
+    _git(repo, "tag", "-a", "-m", "release", "v1", "HEAD~1")
+    first, second, v1 = (_git(repo, "rev-parse", r) for r in ("HEAD~1", "HEAD", "v1"))
+    trust = ["--allowed-signers", "/dev/null"]
+    assert _audit_json(repo, tmp_path, "--no-walk", *trust) == (
+        1, [{"object": second, "kind": "commit", "status": "unsigned"}]
+    )  # fmt: skip
+    # A tag is audited as the tag: its commit only when named too (once each).
+    assert _audit_json(repo, tmp_path, "--no-walk", "v1", "main", second, *trust) == (
+        1,
+        [
+            {"object": v1, "kind": "tag", "status": "unsigned"},
+            {"object": second, "kind": "commit", "status": "unsigned"},
+        ],
+    )
+    # --all: what every ref points at.
+    rc, results = _audit_json(repo, tmp_path, "--no-walk", "--all", *trust)
+    assert rc == 1
+    assert sorted(r["object"] for r in results) == sorted([second, v1])
+    assert first not in {r["object"] for r in results}
+
+
+def test_no_walk_refuses_what_is_not_an_object_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = _repo(tmp_path)
+    rc = main(["-C", str(repo), "audit", "--no-walk", "--allowed-signers", "/dev/null",
+               "main..main", "HEAD^{tree}", "nope"])  # fmt: skip
+    assert rc == 1
+    assert capsys.readouterr().err == (
+        "guard: cannot audit: 'main..main' names no object in this repository (--no-walk "
+        "takes object names, not ranges); 'HEAD^{tree}' names a tree, not a commit or tag; "
+        "'nope' names no object in this repository\n"
+    )
+
+
+# git.git's v0.99 tag (2005): no tagger line, a DSA signature by key 17762C4676E21CBB.
+V099 = (
+    b"object a3eb250f996bf5e12376ec88622c4ccaabf20ea8\ntype commit\ntag v0.99\n\n"
+    b"Test-release for wider distribution.\n\nI'll make the first public RPM's etc, "
+    b"thus the tag.\n-----BEGIN PGP SIGNATURE-----\nVersion: GnuPG v1.4.1 (GNU/Linux)\n\n"
+    b"iD8DBQBC0b9oF3YsRnbiHLsRAlUUAKCJEyvw8tewGFKd/A3aCd82Wi/zAgCgl7z4\n"
+    b"GYPjO+Xio0IvuEYsrhFc2KI=\n=TVVN\n-----END PGP SIGNATURE-----\n"
+)
+
+
+def test_no_walk_over_loose_sample_objects(tmp_path: Path) -> None:
+    """A repository holding only sample objects written with `git hash-object -w
+    --literally`, none of their parents or targets: --no-walk judges each one."""
+    source = _repo(tmp_path)
+    key = tmp_path / "key"
+    subprocess.run(("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)), check=True)
+    signing = ["-c", "gpg.format=ssh", "-c", f"user.signingkey={key}.pub"]
+    _git(source, "checkout", "-q", "-b", "side")
+    _git(source, "commit", "-q", "--allow-empty", "-m", "side")
+    _git(source, *signing, "tag", "-s", "-m", "side", "side-tag")
+    _git(source, "checkout", "-q", "main")
+    _git(source, *signing, "merge", "-q", "--no-ff", "-S", "-m", "merge side", "side-tag")
+    merge = _git(source, "rev-parse", "HEAD")
+    allowed = tmp_path / "allowed_signers"
+    allowed.write_text(f"committer@example.com {(tmp_path / 'key.pub').read_text()}")
+
+    samples = tmp_path / "samples"
+    subprocess.run(("git", "init", "-q", str(samples)), check=True)
+    write = ("hash-object", "-w", "--literally", "--stdin")
+    v099 = _git(samples, *write, "-t", "tag", stdin=V099)
+    assert v099 == "d6602ec5194c87b0fc87103ca4d67251c76f233a"
+    raw_merge = subprocess.run(("git", "-C", str(source), "cat-file", "commit", merge),
+                               capture_output=True, check=True).stdout  # fmt: skip
+    assert _git(samples, *write, "-t", "commit", stdin=raw_merge) == merge
+    side_tag = _git(source, "rev-parse", "side-tag")
+
+    rc, results = _audit_json(
+        samples, tmp_path, "--no-walk", "--allowed-signers", str(allowed), v099, merge
+    )
+    assert rc == 1
+    assert results == [
+        {"object": v099, "kind": "tag", "status": "unknown-key"},
+        {"object": merge, "kind": "commit", "status": "good"},
+        {"object": side_tag, "kind": "mergetag", "status": "good"},
+    ]
+    # Without --no-walk, git cannot walk to the absent parents: said, and exit 1.
+    rc = main(["-C", str(samples), "audit", "--allowed-signers", str(allowed), "-o",
+               str(tmp_path / "walk.txt"), merge])  # fmt: skip
+    assert rc == 1
+
+
+def test_no_walk_is_in_the_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["audit", "--help"])
+    assert "--no-walk" in capsys.readouterr().out

@@ -14,6 +14,7 @@ from gitguard.gitobjects import (
     Walk,
     WalkProblem,
     count_commits,
+    named_objects,
     open_repo,
     parse_commit,
     parse_tag,
@@ -219,6 +220,21 @@ def test_tag_objects_are_the_tags_named(tmp_path: Path) -> None:
     v1, blobtag = repo.rev_parse("refs/tags/v1"), repo.rev_parse("refs/tags/blobtag")
     assert tag_objects(r, ["v1", "light", "main", "^v1", "v1..main", "v1"], all_refs=False) == [v1]
     assert sorted(tag_objects(r, [], all_refs=True)) == sorted([v1, blobtag])
+
+
+def test_named_objects_are_exactly_the_named_commits_and_tags(tmp_path: Path) -> None:
+    repo = _plain_repo(tmp_path)
+    r = open_repo(repo.path)
+    v1, one = repo.rev_parse("refs/tags/v1"), repo.rev_parse("main~1")
+    assert named_objects(r, ["v1", "main~1", v1], all_refs=False) == [v1, one]
+    assert named_objects(r, [], all_refs=False) == [repo.rev_parse("HEAD")]
+    with pytest.raises(GitError) as e:
+        named_objects(r, ["main..v1", "HEAD^{tree}", "nope", "v1"], all_refs=False)
+    assert str(e.value) == (
+        "cannot audit: 'main..v1' names no object in this repository (--no-walk takes "
+        "object names, not ranges); 'HEAD^{tree}' names a tree, not a commit or tag; "
+        "'nope' names no object in this repository"
+    )
 
 
 def test_an_object_git_cannot_read_does_not_stop_the_reader(tmp_path: Path) -> None:

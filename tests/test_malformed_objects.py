@@ -414,7 +414,7 @@ def test_two_signature_headers_are_malformed_though_git_reads_them(world: World)
     assert ours["status"] == "malformed"
 
 
-# Our reasons (a walk that cannot get past the object adds git's).
+# The reasons, as ``--no-walk`` gives them (no walk involved).
 REASONS = {
     "crlf-commit": "commit header lines end in CR LF: git cannot parse it",
     "signature-before-tree": (
@@ -427,6 +427,24 @@ REASONS = {
     "no-committer": "commit has no committer header",
     "two-signatures": "commit has 2 gpgsig headers; a commit carries one",
 }
+
+
+def test_no_walk_gives_each_named_object_its_verdict(world: World, tmp_path: Path) -> None:
+    """Named by object id, without a walk: exactly these objects (and the mergetags
+    of the merges), each with its own verdict, in the order named."""
+    names = [world.oids[c.name] for c in CASES]
+    audit = run_audit(world.repo, "--no-walk", *world.trust, *names, out=tmp_path / "a.json")
+    _no_crash(audit)
+    assert audit.rc == 1, audit.stderr
+    results = audit.results()
+    mergetags = sum(c.kind == "mergetag" for c in CASES)
+    assert len(results) == len(CASES) + mergetags  # each merge: commit and mergetag
+    assert [r["object"] for r in results if r["kind"] != "mergetag"] == names
+    for case in CASES:
+        result = world.find(results, case)
+        assert result["status"] == case.status, result
+        if case.name in REASONS:
+            assert result["reason"] == REASONS[case.name]
 
 
 @pytest.mark.parametrize("name", ["crlf-commit", "signature-before-tree", "tag-crlf"])
@@ -525,7 +543,7 @@ def test_unparseable_commit_inside_the_history(tmp_path: Path) -> None:
     """deep <- X (CR LF: git cannot parse it) <- child <- tip, and main: base. git
     dies walking child's parents. X gets its verdict, tip and child and base theirs;
     deep, behind X, cannot be seen: the audit says so and exits 1 — also when X is
-    named directly."""
+    named directly, and with --no-walk."""
     env = tool_env(tmp_path / "home")
     repo = Repo.init(tmp_path / "repo", env)
     base = repo.commit("base")
@@ -562,3 +580,11 @@ def test_unparseable_commit_inside_the_history(tmp_path: Path) -> None:
     assert audit.rc == 1
     assert [(r["object"], r["status"]) for r in audit.results()] == [(x, "malformed")]
     assert "guard: incomplete audit" in audit.stderr
+
+    audit = run_audit(repo, "--no-walk", x, tip, *trust, out=tmp_path / "nw.json")
+    assert audit.rc == 1
+    assert [(r["object"], r["status"], r["reason"]) for r in audit.results()] == [
+        (x, "malformed", "commit header lines end in CR LF: git cannot parse it"),
+        (tip, "unsigned", "commit is not signed"),
+    ]
+    assert "incomplete" not in audit.stderr  # nothing was to be walked

@@ -12,7 +12,7 @@ import contextlib
 import multiprocessing
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -23,6 +23,7 @@ from gitguard.gitobjects import (
     Walk,
     WalkProblem,
     commit_details,
+    named_objects,
     parse_commit,
     parse_tag,
     plan_walk,
@@ -237,27 +238,37 @@ def _tag_closure(
 
 
 class Selection(NamedTuple):
-    """What an audit reads: ``tags`` (and the tags they point at) and the commits of
-    a git ``walk``, with the objects that walk could not get past."""
+    """What an audit reads: ``tags`` (and the tags they point at), the ``named``
+    objects of ``--no-walk`` (exactly those), and the commits of a git ``walk``,
+    with the objects that walk could not get past."""
 
     tags: tuple[str, ...]
-    walk: Walk
+    named: tuple[str, ...]
+    walk: Walk | None
 
     @property
     def problems(self) -> tuple[WalkProblem, ...]:
-        return self.walk.problems
+        return self.walk.problems if self.walk is not None else ()
 
     @property
     def total(self) -> int:
         """Objects to audit, for progress (tags pointing at tags and mergetags aside)."""
-        return len(self.tags) + self.walk.total + len(self.walk.problems)
+        walked = self.walk.total + len(self.walk.problems) if self.walk is not None else 0
+        return len(self.tags) + len(self.named) + walked
 
 
-def select(repo: Repo, revisions: Sequence[str], *, all_refs: bool) -> Selection:
+def select(repo: Repo, revisions: Sequence[str], *, all_refs: bool, no_walk: bool) -> Selection:
     """What ``revisions`` / ``all_refs`` name: checked before any verdict (a bad
-    revision is a :class:`~gitguard.errors.GitError` here) and counted."""
+    revision is a :class:`~gitguard.errors.GitError` here) and counted. With
+    ``no_walk`` the named commits and tags themselves, else their history."""
+    if no_walk:
+        return Selection((), tuple(named_objects(repo, revisions, all_refs=all_refs)), None)
     walk = plan_walk(repo, revisions, all_refs=all_refs)
-    return Selection(tuple(tag_objects(repo, revisions, all_refs=all_refs)), walk)
+    return Selection(tuple(tag_objects(repo, revisions, all_refs=all_refs)), (), walk)
+
+
+def _named(oids: Sequence[str]) -> Generator[str, None, None]:
+    yield from oids
 
 
 def run_audit(
@@ -267,15 +278,16 @@ def run_audit(
     all_refs: bool,
     jobs: int,
     sink: Callable[[Batch], None],
+    no_walk: bool = False,
     selection: Selection | None = None,
 ) -> Summary:
-    """Audit the tags and commits named by ``revisions`` / ``all_refs``, handing the
-    verdicts to ``sink`` a :class:`Batch` at a time as they are decided (workers
-    encode the JSON report's text and keep only the offending verdicts, so the main
-    process stays light); return the counts. ``selection`` is :func:`select`'s
-    answer, when the caller has it."""
+    """Audit the tags and commits named by ``revisions`` / ``all_refs`` (and their
+    history, unless ``no_walk``), handing the verdicts to ``sink`` a :class:`Batch`
+    at a time as they are decided (workers encode the JSON report's text and keep
+    only the offending verdicts, so the main process stays light); return the
+    counts. ``selection`` is :func:`select`'s answer, when the caller has it."""
     if selection is None:
-        selection = select(spec.repo, revisions, all_refs=all_refs)
+        selection = select(spec.repo, revisions, all_refs=all_refs, no_walk=no_walk)
     summary = Summary()
     encoder = JsonEncoder()
 
@@ -284,7 +296,11 @@ def run_audit(
         sink(batch)
 
     tags = selection.tags
-    commits = rev_list(spec.repo, revisions, all_refs=all_refs, walk=selection.walk)
+    commits = (
+        rev_list(spec.repo, revisions, all_refs=all_refs, walk=selection.walk)
+        if selection.walk is not None
+        else _named(selection.named)
+    )
     if jobs <= 1:
         checker = Checker(spec)
         try:

@@ -70,6 +70,13 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument(
         "--all", action="store_true", dest="all_refs", help="every ref, and every annotated tag"
     )
+    a.add_argument(
+        "--no-walk",
+        action="store_true",
+        help="audit only the named commits and annotated tags (and the mergetags of the "
+        "commits), not their history, like git rev-list --no-walk; their parents need not "
+        "be in the repository",
+    )
     a.add_argument("--policy", type=Path, metavar="FILE", help="gitguard policy (TOML)")
     a.add_argument(
         "--allowed-signers",
@@ -229,7 +236,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         list(zip(args.sigstore_identity, args.sigstore_issuer, strict=True)),
     )
     # Validates the revisions before any output, and sizes the progress bar.
-    selection = select(repo, args.revisions, all_refs=args.all_refs)
+    selection = select(repo, args.revisions, all_refs=args.all_refs, no_walk=args.no_walk)
     total = selection.total
     jobs = args.jobs or default_jobs()
     if total < 2 * 256:

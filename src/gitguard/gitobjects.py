@@ -269,6 +269,29 @@ def tag_objects(repo: Repo, revisions: Sequence[str], *, all_refs: bool) -> list
     return list(dict.fromkeys(found))
 
 
+def named_objects(repo: Repo, revisions: Sequence[str], *, all_refs: bool) -> list[str]:
+    """The objects ``--no-walk`` audits: each revision must name one commit or tag
+    object (default ``HEAD``); with ``all_refs`` also the objects every ref points at
+    (refs to trees and blobs are left out). Each object once, in the order named; an
+    object git cannot read is kept (it gets a ``malformed`` verdict)."""
+    found: list[str] = []
+    if all_refs:
+        found.extend(t.oid for t in ref_tips(repo) if t.type in ("commit", "tag"))
+    names = list(revisions) if revisions or all_refs else ["HEAD"]
+    problems = []
+    for n in resolve(repo, names):
+        if n.type in ("commit", "tag", "unreadable"):
+            found.append(n.oid)
+        elif n.type == "missing":
+            hint = " (--no-walk takes object names, not ranges)" if not _positive(n.name) else ""
+            problems.append(f"{n.name!r} names no object in this repository{hint}")
+        else:
+            problems.append(f"{n.name!r} names a {n.type}, not a commit or tag")
+    if problems:
+        raise GitError("cannot audit: " + "; ".join(problems))
+    return list(dict.fromkeys(found))
+
+
 class WalkProblem(NamedTuple):
     """An object git's walk cannot get past: ``reason`` says what git said and which
     part of the history was therefore not walked."""
