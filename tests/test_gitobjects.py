@@ -19,6 +19,7 @@ from gitguard.gitobjects import (
     parse_commit,
     parse_tag,
     plan_walk,
+    ref_tips,
     resolve,
     rev_list,
     tag_objects,
@@ -461,7 +462,8 @@ def broken(tmp_path_factory: pytest.TempPathFactory) -> tuple[Repo, dict[str, st
     """main: root <- main. through: deep <- CRLF <- child (and main) <- tip, where
     deep is reachable only through the commit git cannot parse. sigfirst: a commit
     with its signature header before tree. lonely: a commit whose parent is absent.
-    badtag: a CRLF tag. tobogus: a good tag of a second unparsable commit."""
+    badtag: a CRLF tag. tobogus: a good tag of a second unparsable commit. gone: a
+    ref to an object that is not there."""
     tmp = tmp_path_factory.mktemp("broken")
     repo = Repo.init(tmp / "r", tool_env(tmp / "home"))
     ids = {"root": repo.commit("root", date="2024-01-01T00:00:00"),
@@ -478,7 +480,9 @@ def broken(tmp_path_factory: pytest.TempPathFactory) -> tuple[Repo, dict[str, st
     ids["crlf2"] = w("commit", _raw((ids["root"],), "crlf2", 1700000400, crlf=True), literally=True)
     ids["tobogus"] = w("tag", _tag().replace(_EMPTY_TREE["sha1"].encode(), ids["crlf2"].encode())
                        .replace(b"type tree", b"type commit"))  # fmt: skip
+    ids["gone"] = "2" * 40
     for ref, oid in [("refs/heads/through", "tip"), ("refs/heads/sigfirst", "sigfirst"),
+                     ("refs/heads/gone", "gone"),
                      ("refs/heads/lonely", "lonely"), ("refs/tags/badtag", "badtag"),
                      ("refs/tags/tobogus", "tobogus")]:  # fmt: skip
         _force_ref(repo, ref, ids[oid])
@@ -570,12 +574,24 @@ def test_walk_goes_around_an_absent_parent(broken: tuple[Repo, dict[str, str]]) 
     assert walk.total == 1
 
 
+def test_walk_leaves_out_a_ref_to_a_missing_object(broken: tuple[Repo, dict[str, str]]) -> None:
+    repo, ids = broken
+    r = open_repo(repo.path)
+    gone = ids["gone"]
+    assert ("refs/heads/gone", gone, "missing") in [t[:3] for t in ref_tips(r)]
+    walk = plan_walk(r, ["gone", "main"], all_refs=False)
+    assert walk.problems == (
+        WalkProblem(gone, _why("fatal: bad object gone", "gone left out of the walk")),
+    )
+    assert walk.total == 2
+
+
 def test_walk_of_everything_sees_all_that_git_can(broken: tuple[Repo, dict[str, str]]) -> None:
     repo, ids = broken
     r = open_repo(repo.path)
     walk = plan_walk(r, [], all_refs=True)
     assert sorted(p.oid for p in walk.problems) == sorted(
-        ids[k] for k in ("crlf", "sigfirst", "missing", "badtag", "crlf2")
+        ids[k] for k in ("crlf", "sigfirst", "missing", "badtag", "crlf2", "gone")
     )
     walked = list(rev_list(r, [], all_refs=True, walk=walk))
     assert sorted(walked) == sorted(ids[k] for k in ("root", "main", "child", "tip", "lonely"))

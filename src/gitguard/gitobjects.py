@@ -237,19 +237,16 @@ def resolve(repo: Repo, names: Sequence[str]) -> list[Named]:
 
 
 def ref_tips(repo: Repo) -> list[Named]:
-    """Every ref (``git for-each-ref``, which does not parse the objects) and ``HEAD``:
-    the starting points of ``--all``."""
+    """Every ref and ``HEAD``: the starting points of ``--all``. Types come from one
+    ``cat-file --batch-check`` (``for-each-ref`` dies on a ref to a missing object)."""
     _, out, _ = git.run(
-        "for-each-ref",
-        "--format=%(objectname) %(objecttype) %(refname)",
-        cwd=repo.path,
-        env=_env(),
+        "for-each-ref", "--format=%(objectname) %(refname)", cwd=repo.path, env=_env()
     )
-    tips = []
-    for line in out.decode("utf-8", "surrogateescape").splitlines():
-        oid, typ, ref = line.split(" ", 2)
-        tips.append(Named(ref, oid, typ))
-    tips.extend(n for n in resolve(repo, ["HEAD"]) if n.type != "missing")
+    refs = [line.split(" ", 1) for line in out.decode("utf-8", "surrogateescape").splitlines()]
+    found = resolve(repo, [oid for oid, _ in refs] + ["HEAD"])
+    tips = [Named(ref, oid, n.type) for (oid, ref), n in zip(refs, found, strict=False)]
+    if found[-1].type != "missing":
+        tips.append(found[-1])
     return tips
 
 
@@ -503,13 +500,20 @@ class _Router:
     def _leave_out(self, name: str, bad: list[str], said: str) -> bool:
         """git cannot start from ``name``: leave out every ref and positive revision
         that is, or leads through tags to, the object it names."""
-        (named,) = resolve(self.repo, [name])
-        target = named.oid if named.type != "missing" else name
         starts = [("revision", n) for n in resolve(self.repo, self.revisions) if _positive(n.name)]
         if self.all_refs:
             if self._tips is None:
                 self._tips = ref_tips(self.repo)
             starts.extend(("ref", t) for t in self._tips if t.name not in self.exclude)
+        # The object NAME stands for (for a ref to a missing object: its id, as the ref
+        # says; cat-file cannot say).
+        target = next((s.oid for _, s in starts if s.name == name), name)
+        if target == name:
+            rc, out, _ = git.run(
+                "rev-parse", "--verify", "--quiet", "--end-of-options", name,
+                cwd=self.repo.path, check=False, env=_env(),
+            )  # fmt: skip
+            target = out.decode().strip() if rc == 0 else name
         left_out = []
         for how, start in starts:
             if start.name == name or target in self._tag_chain(start):
