@@ -1,0 +1,23 @@
+object d8cf053dacb4f78920c112d10c7be21e4f5a5817
+type commit
+tag v1.7.12.2
+tagger Junio C Hamano <gitster@pobox.com> 1348987817 -0700
+
+Git 1.7.12.2
+-----BEGIN PGP SIGNATURE-----
+Version: GnuPG v1.4.10 (GNU/Linux)
+
+iQIcBAABAgAGBQJQZ+upAAoJELC16IaWr+bLjD0QANaXTPWIxIUSgvGSqQLadWnD
+o16I7fucyF+XMA+jOisSgkHJOnsQyEp/8HxoLl9ir8yFhUX+nhvMKrajSbwa/MPI
+rgPcsdfWsvjwGAFjRDwyQUt0au/A/zUiIcvVlxDgdXeK5nzVCkDnHlPloWEpCTvo
+YOdYoSOIjrsT0LzhDz2gzTrnOxj8J5MXe0yapILs5pq1STUZSUfGS2j1SuONODtt
+Mg5fU4JtYkHyV1Ksi84FcxNUBt5+5KO7vqlAyNKJ1NSqMv5IjtnBQSZ2LYSx3QA8
+5e7ybhMCxSh8f4lD2wv+a0Ec3bb4DOimaIP/umTfdIHZFX7PLryN4DjN0DnauA/m
+3iF0c/EAH7cTyQGj68hGhmoZQys1AK/jOAUjqHoc0AWjZj98whaaROZwbqFiYbb+
+5es0ptVKQqBsUi1z7YAhby9u+xkwbFbauJFynCN9xQAvXnrato6jC90kRnwptVw5
+wNVXGNIWAiR6z8q83SzLG1McrzEsfFAAti0ED3CB0iZZ3XuYrXEmRoP+S3trObTh
+47fWtEm/bBxkBakL+6G4H1Kz3h4yPmomGu+mgKcIhTnbAbP7vY7CiHFS1tsQyS9e
+UkuP+ccXI8CI63KuQ6n3oyrIW7+kl43KOrqfxcYnUQXGJ3/80394WRyLTb7aRH9a
+l1UPpD79JXgfB0eVMElz
+=M3lI
+-----END PGP SIGNATURE-----

@@ -1,0 +1,22 @@
+object 83a69f19359e6d9bc980563caca38b2b5729808c
+type commit
+tag v2.53.0-rc1
+tagger Junio C Hamano <gitster@pobox.com> 1769012962 -0800
+
+Git 2.53-rc1
+-----BEGIN PGP SIGNATURE-----
+
+iQIzBAABCAAdFiEE4fA2sf7nIh/HeOzvsLXohpav5ssFAmlw/uIACgkQsLXohpav
+5stI/w/+PdBMEBwpHdnkWpE5x7yDv64e8tOt89zYhmXr3vulcMOJS1u+8ztVo9Qn
+yNBgA6MggXWH4gdgI6Zn5aALk7ag+8R433+ziN9L4rCoSfWcARqePS97MxZcnU4r
+78Dwaz7WlTan67B2mYcWONEXDHh4zYT4r/ltYNRxIlfey/VybeHS6G+fd/DxFQs8
+lrGe4vGvg7wvNGqq4U5/dQeOas4fJALvCZb8QYmkP6yVFzkONW+mBymkt2RnQWNA
+D0Vtf68LJZkBV7nm/jw6ewrmnrzrf/7pX17rI37skjWOHV8rSCZxsA4/UGbSPWDf
+mfUt2Zyweep5lWtXghWf2rY5QG0e//jDxCjlg98Pj7MAJZvAQ5xqtrCWfOSR2SmR
+q3K7cZ7rdvcfrqsJdL0RICCUKQP5wkje/PAZft2M+LYRGJrqsHz9XR5gZgdizzDp
+yXGy5gGSdJ29K0NFEw2RsWu9urJM2hR/7Pu9X18upS8/4VyWheVHxDpwtMju7SGi
+3VaQ6BQV9tpxtfWwHBuPU3R7+7Ighcbl3VAz9mPrKduZHgUW4B8gGkpOr13g91L8
+hBZMra0rdhWgFG5RalDALIoQDV/7BPZeOro81oCkmZafRsaxm7C0lxl0Cn8Jmntj
+LQ+VL9VWZteqY6MTcUyIG8XKrCsbfFgn/FSkSjx8hqFFVpLj/xU=
+=8vG1
+-----END PGP SIGNATURE-----

@@ -1,0 +1,23 @@
+object f09bd215cde5e30029fe08f309d0554eb9256778
+type commit
+tag v2.4.4
+tagger Junio C Hamano <gitster@pobox.com> 1434490688 -0700
+
+Git 2.4.4
+-----BEGIN PGP SIGNATURE-----
+Version: GnuPG v1
+
+iQIcBAABAgAGBQJVgJdAAAoJELC16IaWr+bLo1oP/2YMfJ9S5S91XvX5XvnPBX40
+/fa0epK9VkL0oubL4cRvBNreSLHtKpmHXK4kV/0e4Du8m2WicOhzNKw1zWrx8Dam
+tu7z1W1KlC5rBm+dB/S8Wnt+IfRni0FEMcxyONOSzmKsbKNOeX6jrz2P825XuRDy
+1s9ckvmZUjVdyl/Q64p8C7XEJ7HE8aNDP14vQa3Occ2kNeJthhjoN0fFhZ1jBwv8
+EA1dhO1tMnpAvnkrmgbPxko4E977/UIlikugz5lAI2d/DuPNaa2hpPPMPtdmirNY
+PoYTDdsru1YPAJgva+uGxReV9MA201YgPCKQGwTXbAKIEqMusU0jQoYgo8YZdON8
+3x3CKvvJ+HrxjVzwU/mqC4G3VqGPpTkOYpPgtro7iQhy9oPny80euNXh9Y1HIbL3
+mZbQbARBdCybvgt/Umd7tA7nRJYmcDalf7jyzf/T1HCfssGeatmifixaAS/ZdTIP
+6TLQAohg8U2d1o0BCNnUu6hpWq365RGcGMptoNI88wAQQSM+Bi+oWtElwhp8uYiw
+rkeMDgcSRchT4KRTAGkyJnBKIHnb7XqHgnxcxsYLyhKcrAqusw4nkPy11deg5Bcd
+vdjL2Auzv4moWAJOJblIHykwb3i4UvIYvawmW0hIwJMAq0v0lqf+zf5Z03yumOs6
+Tc9kgLocNsalroXTLI7h
+=HGRZ
+-----END PGP SIGNATURE-----

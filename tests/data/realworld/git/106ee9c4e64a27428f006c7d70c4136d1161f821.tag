@@ -1,0 +1,22 @@
+object 721c9e5ce7c6fa4e1a33490f5e5a81eeee814021
+type commit
+tag v2.51.0-rc0
+tagger Junio C Hamano <gitster@pobox.com> 1754320736 -0700
+
+Git 2.51-rc0
+-----BEGIN PGP SIGNATURE-----
+
+iQIzBAABCAAdFiEE4fA2sf7nIh/HeOzvsLXohpav5ssFAmiQz2AACgkQsLXohpav
+5stLohAAwVM6J0ZRbgE1bH86O3caQj7SSbdZa3gPK0I2zZk+jZ/n67pG4W0Fbnt5
+kej8A+9Q4k+8X67uKy6748jcBe9en+U1fZeGiAdhxDlUWme0BCduAioDM6nQd2Oj
+ao28Mz4zp39RCy0B+74zmG0sBYm/JZ26vJgjTf6otZlG8kMxLw6KJrMr5X4x5xws
+lf3WUKOxwX1BtyKiHemwOs57IDF7HQ/EfgOJllvpn81yqGnp8tUQel4qJAva6KaA
+MwhOUxlJ/icwu7glvajX/8xtzIAp+c6IU/FArXkxvwkWJSk6F4rp0A5+GTxUo2ds
+AliYtVAEmqaDW0fKRqJFKEScT6BqDoAibsY2nmLXW/WyObYyuonokBlIsidgYhu3
+blsHc9OXIluGKabXT3FxZU7cSBhO2i8ZKGZXIy0C9f5aKLH6NLXR74vWhgqRxMqh
+Zk4wv6ZifZRBfwVlEP8PqzmAHgkrBteyP2+gGciT9ev4OxoifqBIxdTIqoSzEQfp
+bFvXaWcZ+VK62ORgFw6KQPD6bR34U2SMS92ImHV6XTq+D+xHd4TvLRo18pqO+Spa
+TOgfRlWrgqzLPN6k023BKFh70ZqKKg4iZA1nfXsFTFrngiepmpw+1o2vADAt7xty
+LsyxNjTKVfemeS8/ofZKN6UPL1j3eK6Hf5zA7OlCN4uQFxFMiCU=
+=EIHM
+-----END PGP SIGNATURE-----

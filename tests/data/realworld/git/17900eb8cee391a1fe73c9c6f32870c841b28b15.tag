@@ -1,0 +1,22 @@
+object a5ab8d03173458b76b8452efd90a7173f490c132
+type commit
+tag v2.17.3
+tagger Junio C Hamano <gitster@pobox.com> 1575659663 -0800
+
+Git 2.17.3
+-----BEGIN PGP SIGNATURE-----
+
+iQIzBAABCAAdFiEE4fA2sf7nIh/HeOzvsLXohpav5ssFAl3qqI8ACgkQsLXohpav
+5stRFQ/+LrGM82+NWhiHhr19xFJgW9kpEYN0X6gxpFxAdFKXSCx+zMSl+hm9X4xA
+RyuVvlKen9NQ2DewRT4Y4A0ci2hCMioyuKN1gdeSBgHxevsn5y1fikZitgXBxhVF
+DftBWpouVG5gGKx4+saty+dr+MzhkdQfcbD6O3G0rDf2zN/q1r9vyl0qloVEBFxx
+9AgQZDG7Alw+8Vi1UlwGQjqdIe+dIp5yCoAeRVnGGRs0ql8GMEPCldCIqeIlSrxQ
+3zTLPsCyqK6Mjonviym7LEVpN8hZasn0AuW+yBVo7hDvC5Dbk8gp5iTcofovwU8t
+ZaVbZNhl6TI3KJ5OznyIvXCDGcuT8g/lJmUX+V6NbnTuw+eNddwrSbAKZIWpFL/w
+qORW13pDkAlrlpgp7g6peJa4SrAZxDXFVmTZFQDrUU6KozE+DGPZz9xhLVoPX3Bs
+Ha+uqM6vV6u8NQXxun559pVMJXe81zDGtqWI1PGyBTJCsLj+jiNGGFj/HWYnYLv/
+gAiZmV93UKnGt7sPuCZmB+1KrJM/eGggT2OyfidHHOaEmsmjYbsBNnMqIMMXj7qj
+bRY8W7bzWToQ6AnGrVfji5GrL47K6jhSAZDlS1Zk2F9vaVrfWibFOB0+gosAfEk1
+pu3Oti+rjWxGFwYkT840IVrQ9AEPyWqPyKmIi9WJk/kjiNYjt0M=
+=ecjT
+-----END PGP SIGNATURE-----

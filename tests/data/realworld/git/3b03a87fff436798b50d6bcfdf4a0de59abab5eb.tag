@@ -1,0 +1,23 @@
+object 02a110ad435a6ccda648f09f94e546dfd7bdd0ac
+type commit
+tag v1.8.4.1
+tagger Jonathan Nieder <jrnieder@gmail.com> 1380234654 -0700
+
+Git 1.8.4.1
+-----BEGIN PGP SIGNATURE-----
+Version: GnuPG v1.4.11 (GNU/Linux)
+
+iQIcBAABAgAGBQJSRLWeAAoJEN/Gce6zM/olyu4P/iZG2vWuJJVfICRH3dT8AFq/
+92trbnR7xe9ITgAiWeezhUUGMcEnBC3pRAzWbK9LVqoQhWXYBsJ/e8gozex+wUZt
+twVdXhQccJvdEOnsnux9H5ei9oY2id7KkgwzzQguc3bwMEzQSQZaIOWFfnKz+Zsg
+Wbc7Ws0FejArmcS9MmNrH1IroLrKvYiZ4K7/+HXGwVpE3S5EEBOE6ffofT7HJpOc
+fNTyGU4xVNyCsNHkV/wM2gVy4kU5XVjnjgCI9U8z1GlM46G52aaiga/5tDrjdfY0
+sa+WK/6pOCSL+DqiP0QYGbCJJZareFLE7L9D23FhKclsCKKCrnIj557Q574BoB4V
+p5Lkuv0ro0OhQTS/zhZdR+Nua5ILpR5VbN++JQ2axXBL4uCoRe6nwfMzCk0SOZ3K
+L2NwF+pevaUxsLqakDd2dWe7pthMkSnpX5fmINsqM+mJezWZAFPdGbqbEbEmHRQd
+TfV1o9X3TvdKdGNDyOICBbrUztP6c2IJVuL5jcSqXVBDUcuj2FCzuyt1LuyZHQ2P
+2giBqMz9lMfaS9lDGKZTPWoNpW7S1AiadY9By5t8QPGabRncBIqs0aYTbt19gU30
+cnigxPZ+exrkN69d+svgBrMtUOh6Vl7itewqNmzdqHmiqEsAjSyQa60dhcwqPhNa
+UjeAuBc348hPFSTk2bLp
+=XHCa
+-----END PGP SIGNATURE-----

@@ -1,0 +1,22 @@
+object aa25c82427ae70aebf3b8f970f2afd54e9a2a8c6
+type commit
+tag v2.22.0-rc1
+tagger Junio C Hamano <gitster@pobox.com> 1558252020 +0900
+
+Git 2.22-rc1
+-----BEGIN PGP SIGNATURE-----
+
+iQIzBAABCAAdFiEE4fA2sf7nIh/HeOzvsLXohpav5ssFAlzhCfQACgkQsLXohpav
+5ssW+w/+KNeaZy+bW4x1dsipFMGi3fZx4eiRhLqscIlfkolUUEuOMiMLYxiT/BOo
+xnB46BWc9O0jbraWqRLJOSOZJRIUxJZjI3Cqlwb0mympIXNO0QPmnOyXxNGWtRuY
+Ty5ssawx2suzbG/NVzLdLcc6q5MwfyorBqjKllVlCc8e+Oy2fuzGyfO4JHVa9hAL
+qodH50WXajDgDE9KAkzlRGFpXVQ+L6tI4fpDqHf244oLxQM+hWlVn5VRmawdqkJd
+MTQr56u4ZTwN0aLBOg32+WfNdKL188lNSPeMkOiEuPqa9aCle8MLuqIvYQmri+gb
+a63TF6RCaKyA66vfRo4BhvtMsgFG4gluM9orphxrVHeNFv+F8pQnVVMqp9KybZsy
+QzTRHF1i3aY4xK65ZVzkwcvS5xZ0vZqkNRhI2BkORuWQG6Cgzopd99O7uQ8cDY78
+TiAru9C2wVU9vjvB4RPxgrSrdcSFALv5GMXQDskl2wJ5JUaducD2YJKbi4PX5lUb
+wUB3rdwgfBS1/l1Nllt0PRKuLw17jRxhO5hktVPCOaa6nBTSQdEZTDTXM4vTBCiF
+HxVb3p1ES9FrtVRAc4FT+StmELYJB7lMYq6aIWOeQiOmzLojaF8A5PmEpDczwga9
+HV2YAj7TMzSk3+2vGUs4pyl+yDle1szUzBRcRYwDARFtVXQPaJ0=
+=euAk
+-----END PGP SIGNATURE-----

@@ -1,0 +1,22 @@
+object 868154bb1c08a547afaf74ed8bafdf9bf55d1fd5
+type commit
+tag v2.35.5
+tagger Junio C Hamano <gitster@pobox.com> 1665098845 -0700
+
+Git 2.35.5
+-----BEGIN PGP SIGNATURE-----
+
+iQIzBAABCAAdFiEE4fA2sf7nIh/HeOzvsLXohpav5ssFAmM/ZF0ACgkQsLXohpav
+5suP1hAA3AY7ak5nYxRwP4VSDliinQJYxIcemXo8EuiLe4nH4sEH1E/2ssGdIgWE
+V4b3656k/bdKMrSl2OCuAGtkkaPxekR9lefcbL0WPKttSzajsydQVHWfmPYKoECu
+o5sNtYqDnOTV3LEZYzJ/oG6z7Z6VRiVqVJiqetMx2+ZCbJeiqzPtJvxwL4bBtsGI
+s+UkO7u7bHnCssCY/G3l98NbkfE62pQOtp3gWPQsJ16f081qw8z5DyEMYRSCIhoA
+fIitvXChqYauGyB9IygorIOOgVZZWKktdNpVjrtdhi5iMBnHKOZv6MG1Jare2orT
+n8tV04skS7qbvz2bt1hPBEumgsPE4sVx0HHZY8fdE9qke1pR8dsmknF/wLnWd6qP
+0/jlxfbCzfhX0MR2tSaWZOP/ZlGdqDCXvMLqFpal/nTd4h8q7kAYwc7U8JAHDCOb
+KOhbvtI1wnIl81+3KHscYCEz7ifF6FblCQtcIeebNCwadQhPXWzmszlaWSmUnXhB
+Y4ADxq8/2+72KI4dOfao0LoGYKgUIJVsqn3w8la5f0CVppq6lYGy/k8G7x5EoC9X
+2m0mkKJKrarNw14D/f9nWmMRdh4cJdqPrxVlobcEzTnIXn97+jkpt4LHreYn+4l9
+NsGKTlXXHa6loznKmpFo4mbH2gh+yp2VihX2Vd/inEMAnkjdPVY=
+=hGwv
+-----END PGP SIGNATURE-----

@@ -1,0 +1,22 @@
+object e4f4299859610638e45ec1a36266973b9a4eb47a
+type commit
+tag v2.28.1
+tagger Junio C Hamano <gitster@pobox.com> 1615234094 -0800
+
+Git 2.28.1
+-----BEGIN PGP SIGNATURE-----
+
+iQIzBAABCAAdFiEE4fA2sf7nIh/HeOzvsLXohpav5ssFAmBGhC4ACgkQsLXohpav
+5svtFQ//UyLbULCEPsMUXCfjgHjQClnOZVoc+xFFkuknruSmxj1c9qPfdPEFka0u
++2VLqv8CCnFtYr+gO/7izwqFmlMmDseGXX0P8Cq1aqYT28z5BvfSsObIYGxWi0eR
+v5lNRbIm6RxcbCoSWcuKoyf4E8UF4PmqtBGycC/DI5AHDZqJh+7+Fu+WvH2t0bPg
+mjKunW32mmZ+bgWvxh2R0qF5Y2vtYxKDNvZeFT7m6TAN+7/ueQjXpfqPUlVSZNIh
+Ne9QzWe7uFEWqvcUSWvv3mAUtNGRWCC1t9Imyz4LEHzeL5kuOtAccttBBbuNBsUE
+IG7RfAGnTDRA9ioxulT6zvQGfpj5E/vCpR0dZgulKm/rObesd7B7f25aNrPXm7i+
+Va29hx3mN3uHPzybqu6mL9xqxQapRZgQGIojecdBQhpuBq8W/04MaQpbysq/Myi7
+fZhp0LaB/va55tkH7xRP6NugJaTBdixgCiTJcBh+lDVlsBJD7FcsjJOHq6wm4nwE
+RGzspRypiNkrnW3EfKWdHWkaUd+WVnwFH72S8IfUKGEwlUGdoQkRH+1a5EfClqR6
+cuJhFQCZbevHnrJtgbE7m2qe40M5ZXJQZMrTpKAPlFv1UCaphryNPhU8gp0VxO1N
++u94zFIEMWCLoR4ijkZzGuz6DaOP3gTHW9wSYQa1RWBTli0Wfro=
+=U8Dd
+-----END PGP SIGNATURE-----

@@ -1,0 +1,23 @@
+object d9f5ef7a4a760d58f1f824f9fb8c12ef0371d3a9
+type commit
+tag v1.7.8.6
+tagger Junio C Hamano <gitster@pobox.com> 1335460491 -0700
+
+Git 1.7.8.6
+-----BEGIN PGP SIGNATURE-----
+Version: GnuPG v1.4.10 (GNU/Linux)
+
+iQIcBAABAgAGBQJPmYKLAAoJELC16IaWr+bLy4kP/0fC5Y8YQ6AYUVcgrwbYMBRc
+jT+Qp4FfMNEMyi8wfqf1iEHdn6BVDOvlp7s/uNHh9R1rXEfrEJ/cfT4aXMPwXIAG
+fW1lshRBUvYsSj6hc/zfkZlMnDcgCrmkxozdQItX+U/O9DHiEmLeEpw1rDwb0wE/
+Ul9oT072XpkSVY9j4l0BkGDlUnIHx0smMqHn6DjZ5pRO8cQkr07X7nMkjbzVeoZC
+uQHTn1zwsYkTqwKJAuRaZbdWTeepqJ2DbthY6G1ALDx0g0Jn8TTRvQQ9+k0lpTJJ
+iL4XTc6hjt0wrTTexK99ctinrJ3h2AH/7KgMzlAPVzdze0BWEQIrTi6LAKTyok9b
+8lldf/sTyPcaV9Y3g2NgfhWXKVGUwGdSP/fND2A6ecxBVNGzCyDN/d7KNULrchpd
+1FLqPgOGIh1rN/eeMvXzm/lBPJtExuT2jqpKGWjbgMfnciacd7BpI6epCt3VGY44
+HQBTSHIN2Bkbbdtvj7h7k2KH7GHW9PNbShuV5w8XZQXLtOVBMV1D9V6CSWJnNhaB
+2g6PsYlpyrEsBPnt/RauH+Ybzd7lcPmV2ki/MTmhuVxRZzYEiYrE3/9s8izWrFki
+d8Avbglhu6fF2Y/7ktsuvxPlkRmZA9+8i30mYGnC+bty1+rbIezH+psQvINnzEn0
+GT1MzLw4HhAfoT4UPK89
+=CTXY
+-----END PGP SIGNATURE-----

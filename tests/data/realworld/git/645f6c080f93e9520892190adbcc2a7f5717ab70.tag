@@ -1,0 +1,22 @@
+object ab776a62a78576513ee121424adb19597fbb7613
+type commit
+tag v2.55.0-rc2
+tagger Junio C Hamano <gitster@pobox.com> 1782183997 -0700
+
+Git 2.55-rc2
+-----BEGIN PGP SIGNATURE-----
+
+iQIzBAABCAAdFiEE4fA2sf7nIh/HeOzvsLXohpav5ssFAmo5+D0ACgkQsLXohpav
+5svEpBAAghG/0yW6C3ZAgvbPwdyvJx1+rxmAjExXjx+os1CuEtynLVrSFME+wn5A
+Z40YQwtXJ0Z/jmuI4sKY74z/0jnQrHHxmPlPHaeexmamLQ+r61rEMNXf6cqfjzwc
+qJT/d1GijmXKRl5zFMot7dEYzo23RLxcfsQckZ6XulqZfZ7U0by/4l9J9tM1Oz25
+5UgRhZHAEr/sdRFJj1qhYnxVMcezFhsj97jYb4ja1jYdgxBh7wZWiOhlvITzdKYl
+JApBYI2fBLSl8uP770eHZaRXA8JFux9s2EVB5HseisiwqHf0c7M3TknEPk9OQc9/
+B9ixqD6Hew2rLa52LlxE1OqhjmdwlEIYNks7n2D/cXHZxKbWaiw8jrZTOtgl3xai
+27xZ2YyqaaIeRGHYzYHBEqnGTSu9FeN+x0Ev57pEVG9wM/XcQhDtUbrp9Fnfyiom
+ZycgWzNm1qa1l1Em5VagPMySMuqxuUIMy4x4W5ElikqlIhgLph9c+Mnmyo0FFC2g
+XHzyq77kUKftU+3Ig36xMPZaWIgFsSKm9GmiuXovIgm7YwE8H8VY1zbYsVqTo0OM
+joTguw9lNZRVBFhOp6EVsfBkW+ewWtngweFl7M2drVowQQYJuiMOGsB5xce1xNuh
+hcH2+FT/wE+92A0z3MfUqbOvoYXecgyuPrUYNjHYOnEjvE5j+qs=
+=qRRN
+-----END PGP SIGNATURE-----

@@ -1,0 +1,22 @@
+object c44beea485f0f2feaf460e2ac87fdd5608d63cf0
+type commit
+tag v2.51.0
+tagger Junio C Hamano <gitster@pobox.com> 1755476336 -0700
+
+Git 2.51
+-----BEGIN PGP SIGNATURE-----
+
+iQIzBAABCAAdFiEE4fA2sf7nIh/HeOzvsLXohpav5ssFAmiicXAACgkQsLXohpav
+5ssTNRAA6tKf/X0mAzOGpxas1ovigXOXV8nAfOOe/zUF3nFv8Tn6nOpK7Z8j49MJ
+hLQlrU3Hj8GNszc8RaX/6iIBD7GZcmvWC9SAZdePApuHH/dkgsvD5Vpkrp71Y4yb
+ZkVByosiYQABiC52T+gBxB03dKJ+OcAnxkJfBJJvWN+04RE5QbOjChibYnS6OzoV
+byfg9xZKXCjVDx42xK2knNYcd5a0bpz0EUp0igbjZwliwQbP7KwDnfCYq1KtEgov
+D085PtMfZKGUy3XbuzKZBc2gQ7xn/7rqAH9M0IUyNY8zrrgwGnXbpgY1h94PENGJ
+YihEchmZ9pkCoTHf8Q/5fNaBJ8t4XqX4LcGplFD7KZaiWPlFDo4pqO6wLoJyL4Q6
+XZICDUWz0yY219HDjLch9VJmtxynghV2khSitfJIvBc4wNQxIWpamlCim6n7LKP1
+ErhuTHYphgll0FkuZLbvbjEu+oyoocynRnZZibqdQVPcVVvoy8+0XCYk9vYOTBjg
+mFOFkh3Ci6fvbgvIbq3AVq/flcStVWGW8Bcp+iiNt9JT5/6ohfRrLttEKaa02e6J
+0OFnT3MJnS+hGUnCuX28Au/sDF7oDHAiQMfjjFuo4lCDSNZAtEaT99V+4MXji7JA
+LZSNDwfOCok88Y/Xi/7ZNrEBijSf7n3efiUHYd6iqHp2JXfivV0=
+=vh0/
+-----END PGP SIGNATURE-----

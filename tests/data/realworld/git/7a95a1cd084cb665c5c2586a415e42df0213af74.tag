@@ -1,0 +1,22 @@
+object 0d0ac3826a3bbb9247e39e12623bbcfdd722f24c
+type commit
+tag v2.20.1
+tagger Junio C Hamano <gitster@pobox.com> 1544844706 +0900
+
+Git 2.20.1
+-----BEGIN PGP SIGNATURE-----
+
+iQIzBAABCAAdFiEE4fA2sf7nIh/HeOzvsLXohpav5ssFAlwUdaIACgkQsLXohpav
+5stRyQ/+MoLPU8X85InV6F5Dqolg4keeVF3tTDOu5sZ7pG7Vf9FR9pp3qWZJYFhm
+aGUHSk12AhqKdMKDrBjt9hWioNu/jsuUlGTr9RmDdapGb8ZvndY8s+qXh+C5BnBM
+XFbACiy3tyoCTbAJ6m/SEMfDXfahqRegTEA/8gK98l2tyWVaS+neNiVJl/1oScAZ
+lprC5/eUfwk9GuA/qKu+OVr2I0OgLL+TJ7HAOr6gt/ohDQcqKxQykytk2iDsusRq
+JSxjnv4Pifj+8nu46HC+o5yLPlnRP45GKbIx39r6uu2VWjfzR8UM/Ws2iwuh8Ncd
+oxIB2GnrMQ6aIy7bAhdEKvu7HOaGexqC8Ab5gbxEbqgmYuKcrzCL96g/fnwc0cxz
+F74hcEaamuHGsD2iqk0yxzul6sNvKE9Eb6pElhHdXORyamshmPak+WPswvUKfpMP
+0UdwJC88zMENeqWuWEzOMJWhDby8Q9C+2kEU7lAKqR2pmiTWibM9kL8cABxbvk9y
+FfFafqnHAriaLd0gNNp5x2CdeGt169xxAxE0YgHwilckJRKCBMwJRRApBYLNJgHL
+f1l7RJyJruOr9c39Ibo8LA7t7wo/OC20ywamcZpM1NaQK0IrswwG+kw/vPUwOPNj
+LjMicp9w8gdekiOeuLEMVdmM7+AmVPT3x9pi2/oaXWsr3R+zfcI=
+=t/og
+-----END PGP SIGNATURE-----

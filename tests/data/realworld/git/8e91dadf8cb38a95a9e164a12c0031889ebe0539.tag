@@ -1,0 +1,23 @@
+object 4cb6764227173a6483edbdad09121651bc0b01c3
+type commit
+tag v1.7.8-rc1
+tagger Junio C Hamano <gitster@pobox.com> 1320713324 -0800
+
+Git 1.7.8-rc1
+-----BEGIN PGP SIGNATURE-----
+Version: GnuPG v1.4.10 (GNU/Linux)
+
+iQIcBAABAgAGBQJOuHxsAAoJELC16IaWr+bLzwUP/iuF2/fXn7hYRjO2+Pxivv3p
+rfFMjkvz+/TLDzBUbiw8mCruMlnQA+dZ7SBDTOSZs1klFdJiHlYyGwheNYTPH409
+zbPPOmgB6s0pZ0hRW9b30d1cKlqjUsubIijOf8gcvne8Am8pb0RInXAcV+PRHAMo
+1uPwxKfQJv8zZrXowHXNRJkqBNsEHCT3JwcP9FQxPtgsj4MCFxh8yBkuIeDHvWbl
+4sM15KXNM/rPklnEBD6MAXzALe8GtRC0n4+9cHi5czYuX/jV1Wm4p/QQbv+VUR5t
+SRUAOHLIJalj6Q46uZdYRVyGwD3dr66fIWL15WSQmXBuVibJoqXrZNuC/r+ne8id
+dkVHUGh3fjbb0nsAyzeVS4Ra1qBLzID9GJB0nM/YXU97yM+J/1rD+ln59LG+ak++
+cRvVAfCAmU1JcI/lcVbxHlaseaNojKk/uES0otZ4uoXeM39BfikvudDo6vCnk+tC
+VKZbZeSIwAR1UF7lyf8lKKxYJElet4ww2v3paBsAi7B3gKXqMqSMxHCzoPhlWKL1
+ps6UCDmFkY9RR6/FEO2hWpvWENGPG70qjfYg4ioFLk/sen8VtbheB8F50YQt0YYL
+giWqsgAHlNZtuAJD1vzI0XVhv+DwiasSe1q7bqkwjK3HeLzaWROAUQGFwL9Jq2Jg
+6OTxlAoewaw5SbiFhLIi
+=R8Ls
+-----END PGP SIGNATURE-----

@@ -1,0 +1,22 @@
+object 4a0de43f4923993377dbbc42cfc0a1054b6c5ccf
+type commit
+tag v2.30.0-rc2
+tagger Junio C Hamano <gitster@pobox.com> 1608760845 -0800
+
+Git 2.30-rc2
+-----BEGIN PGP SIGNATURE-----
+
+iQIzBAABCAAdFiEE4fA2sf7nIh/HeOzvsLXohpav5ssFAl/jvg4ACgkQsLXohpav
+5st3Wg//RVbFi76kjISnhaza2+AUQ4/G7mpls15sNuJht79zba2SZNfW5ITKeicI
+sq9u6tio9bqNdAHXpQZ5eAGNH4IzyojoY/bNpy9TO/3H6dytdNFtiqQRIH0Mw10E
+pjK8YOnXkUEs5ii7j7u0//B5n11Le7HvghSShOOVR3UE5+rwiT0JxrYmwaQmLJqw
+qC7A0ahN1WD5SHG0gGt5bnPQGQ7Tgbhlv9IRTBaIcZ4TyHkLgK7/MXQt+tA67SD7
+xpY2yR2+X2HtkOhiz6bG40P3kLtpeS/mch9HoqTLf2HodFvu5egiL/Ebak2BKZql
+er8POHBUKbLu+srNS1v+IvwIlLUCVpJcyKvvpzSISuaBNjR2CJtY6FjFtoYXT0IT
+9SqExtBswgLoqAk8rALWto9Sp9AfiafiOHDKU+hkVtvYfdBCsPBN81GnkoekAtlC
+DH2y26IyPcyuvGtddWbWsxhgnKRvebOxR7oo0RewKu7aWKTKFIUMAOS/Pycu/Cgr
+sEgod00gFdTiIyIagVwz2StLUfmSrGQP6Vej1n2bXkw1JDJdTkegZgo0BaLsehze
+yV1kHKKHxmR1kCY6M1aZ5cv/Ygo+AY4tqYQDlq1QCYoagxBYML6FsbNlLVZMSW3/
+xQ3odA+wZNJZka16JshhUSKjuKvAh7r74d2XgPV+qeqCihmVBsM=
+=kskB
+-----END PGP SIGNATURE-----

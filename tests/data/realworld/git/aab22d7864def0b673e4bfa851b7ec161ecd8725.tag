@@ -1,0 +1,22 @@
+object 924c623e1c71b98da608f980a97f9730c021ba44
+type commit
+tag v2.15.3
+tagger Junio C Hamano <gitster@pobox.com> 1538073241 -0700
+
+Git 2.15.3
+-----BEGIN PGP SIGNATURE-----
+
+iQIzBAABCAAdFiEE4fA2sf7nIh/HeOzvsLXohpav5ssFAlutIpkACgkQsLXohpav
+5stodA//WIpXR9AdpQDdb1Htu8JW18iW/ckPVaIw47R+djg044i0BgohY4N+MJeK
+mfwLF0u5MrpnPxcy9kmHppl2ILnpS04CigLvowU4HCsq3cNmcae9V0y237AAyrGn
+uBrsm++nyaMbnCEtqgkYr1AzCRgwe3gGuUMW+qWh+9Vn/4ajeO7TRYk9S/XdE0bO
+sO8FGD6P5kUE44sg76MrCfHFr14HcBj572WT1MrQ22qow/4NpbmpQipGT2vMFcDi
+juVZOD/X6mrKI1vTPSToIKGNQVaxspAd1Hz9LlfMAMawU46MYypiIFPHzMyzZ49K
+O/SVh1t99z810xsB1ReupCqw4+c+O3E+yAcf2NO4UMUQW+UewL+lPJwt2riTxZ6c
+cjmA9g7PUpYMXX8faK76ipp/xTFMFLCEdvotQnr4LJ1PJ8cOFjNAcHn8oiTosAQs
+BWjf1hN2GlTtXM5Teiko4k5A9+qIBxkzB3Txoq5j5fipUvRyc7X3YRlVldbq6Dxu
+zMG71xI2vZ4jjdFRlNcYSZLephYejJvmaCFUK6zpoVQdP09ZBAhlyxivgEdWb4fQ
+JJ18GX9OnVbaqU3xEgpHYyCy9SZbTLTdlH3CgjiCOWQ5vhIHgqJkZ7paHWnNjj7E
+Uxlx1mI5uArp+TzB5YJKDLMcJnuPsvTkYkwt5j4+O8WsVSen8mo=
+=vzb+
+-----END PGP SIGNATURE-----

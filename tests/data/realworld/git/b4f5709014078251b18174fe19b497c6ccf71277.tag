@@ -1,0 +1,22 @@
+object 8168d5e9c23ed44ae3d604f392320d66556453c9
+type commit
+tag v2.37.0-rc0
+tagger Junio C Hamano <gitster@pobox.com> 1655161015 -0700
+
+Git 2.37-rc0
+-----BEGIN PGP SIGNATURE-----
+
+iQIzBAABCAAdFiEE4fA2sf7nIh/HeOzvsLXohpav5ssFAmKnwLcACgkQsLXohpav
+5ssdMhAAmORCpMkoHI7FTsbk/Kdu8x8YVrfr1gtwpNZkJUPHembkRRcqEXu8n7jO
+gR76hjxMeTuYjFCDEJWDxe6pwefQxz/O5EU0sjVbVNt1l1lz8j/3U+iZC/b/Oz3r
+RnNrBEpB7yhkcuqUN1Br5z9T/wmzFJIYSqMDsHucBhMmigxnlP7RbgBAVjSmJCEh
+fLnK+Y0/bjv/RNBSoSBuXvzKrDDCxB9OBU9E9ipOjCL+iiI5hVhLWs6fUfvt6Gg4
+EnKunceOu4+cjebIKdI4daHWSjHhhEAk/SCRpbGxiD+O8o+o/SRefWc63eWX8BKj
+FRBEBb1Hwktxy2LJgu2g5qN160YCUq+pxPnsRNWIRatJLS3NGTqvRALol4saICOR
+CocwmtDNhI2N0ktGrfrlh+r1L6Gd8D7n3TYF+nAG+J9wuNPlwbCb4CAyQhbzDOnQ
+bR+IyFzOhFXW6SC2qzESQm+c7xcal3yn5VYhEekBmEiYhKvKYOpQ9/KqaT9jCEb2
+uoe1aVjqAak20U+B2FwYxswdUO5h90VoE4KOkLw3JtY2aB5n+7Yqhag+Rn/c9tcQ
+TKgU1uoVwzEOkzZ3vF56gKNmgRNqog7QR57mz2rJ2IWSjU2DFIOw/ORW7plYf090
+m1V8nXvjcam+GfLIEuMUX55Rc02NSzLbr3ZZMPDwlOmfUzY0Nr4=
+=7tWa
+-----END PGP SIGNATURE-----

@@ -1,0 +1,22 @@
+object 0bd2d791cc9f745ebaedafc0e1cbebdebe41343e
+type commit
+tag v2.50.0-rc1
+tagger Junio C Hamano <gitster@pobox.com> 1748966155 -0700
+
+Git 2.50-rc1
+-----BEGIN PGP SIGNATURE-----
+
+iQIzBAABCAAdFiEE4fA2sf7nIh/HeOzvsLXohpav5ssFAmg/GwsACgkQsLXohpav
+5su16A/8CbysLqELuq2nThBwvMB6++Myf73dcQX2sdJhK0jn/UKmoXNPbseRF55I
+q9CgbeM2d1JLXwp7vynsxsV5VtQA/S77tgdcah+WC+39oqq2q2047CpqCuT4u2YT
+HaxHeUjKNNv4qXZRRdMV9ndomNI3AAn3V/rX7ldiBBXZcEXPfT2UH8+sPWplv1Ju
+yvTqfsyFUanv0sOxG7OKdODjadejRkEPaQvdX3PHQ32q4tnzpQRdJy4jIA4X3DJH
+S9kE4edA/GuwrGjygPjf0vgbaP0kxKp5CaBE2aQoDcHhMD04a/0DtlO9G0ps15FG
+fRPYy3K6CodwjczwS9nWG7oeszMDSjO6b9vFx032drMUKCqHf2aGrIu4lHrnZ1Vc
+J2WLGcbLcaNQVKSIr0QcoPDHDRbbL14p12D8CYSCZ4z1UdhiR0ys1NwMAGH+2++y
+FlyU+SmiFQ89yf//c2eyd3W3EiBqAujVXxGVNhnQFLFla0L2M89BeLq3ppi7npvz
+DsKatIk/CwCwHrlgtjjv7xYj/PBicAxpScfe5P+WDQLlXxlNKHh/hpwTGpuaja5f
+onkrZCKrIu2yieJAdst8o4dryb6kA1j032Jho74WBFHJiqDQWlMQiVRPaHCSg9ke
+TjwTfHNJAha3uaB6k8/nfuk9Q8O9TCjbDLRFNb0CblA5d9BPRYs=
+=610/
+-----END PGP SIGNATURE-----

@@ -1,0 +1,22 @@
+object ebf3c04b262aa27fbb97f8a0156c2347fecafafb
+type commit
+tag v2.32.0
+tagger Junio C Hamano <gitster@pobox.com> 1622961620 +0900
+
+Git 2.32
+-----BEGIN PGP SIGNATURE-----
+
+iQIzBAABCAAdFiEE4fA2sf7nIh/HeOzvsLXohpav5ssFAmC8bdQACgkQsLXohpav
+5svPlg//frOjmxCESIeCGCRPHwfemXG7JEn7laSKjm1ZD7LRYDkyeijRRTBG3u0S
+Kk0GCl36dXg9G9AS5Z9QyiOfkc+ZVB/vmknXEZA0JIfSeqVGBg7cBzrmlmfQ8WHq
+wJpv+wHSWvUHDEgok/pUh6rm5vc3D9gi18/Dl9t4Tu0GVW1TqYj6fA8+TaHZ68F0
+HVcqrxYlDi+aEvunHVsCdyTje2HNVZZxpsmTZJcAngE4qu3G/L/YGLLSN+Z0R2Ve
+CFOvTs1cG9QfFBWlzZ74Z8qVXr+iUgbD7wN5EdLg+x7wcHjvfaDzpvvOvj24OG8O
+Hhjr89iu6gE/rlKrJWJ5+7qkxsqdW1XPFJf6fJD13j69/opM3PX/98b9861Nexiv
+krNFwZT6t6DMJ9piu0IK95NILRq5lpC4dBx8Tzox0Wp544zMc7DJMgEM600JHyeu
+R1VhxD8DgNzpx1raxBCea9iGHm9ohrcP/n6rUJeR2AfXtXFAkt7UeBMbsOjBxboh
+VD/oSg+gI4I7C1aKL3g/djj3gQxKCgXmBF7h5kBPM0LlC27/v/9sAanbCn/msjYd
+OnelmWwq7txAxKYlNWNmXnH8hFW7vyIAJZo8YRGGZ8iiFt6apbm/U80ybW4iGDV5
+gVh02MzpjV9llsdDrTPD7ftPIK2IUUWbosNjKjPdJ2L5Hoi1TNY=
+=QXaI
+-----END PGP SIGNATURE-----

@@ -1,0 +1,22 @@
+object 91da4a29e168ab465beb713fca4d389193f8f16c
+type commit
+tag v2.34.7
+tagger Junio C Hamano <gitster@pobox.com> 1675730036 -0800
+
+Git 2.34.7
+-----BEGIN PGP SIGNATURE-----
+
+iQIzBAABCAAdFiEE4fA2sf7nIh/HeOzvsLXohpav5ssFAmPhnHQACgkQsLXohpav
+5sv+cBAAmx4RFmhyP6irMPpl+TDApysdycwyfg5IMfzIseYhibseaXjSNPcxVBwK
+B2Z7tNPUPanE1FUhL9g43mDnyV5kRBfBxUrPecXNFQO7YlqG7CNaSprr/MV59SgM
+osgoQcPhFougLZoiHRkHDXlsi6Cd7tyjbusb7pBSWzfCsa8qf0+MBf2Iuw8Ls04U
+x6svfZV9TB/+eWxhrQ/eq00xalqXpiJOULmzdAgi+1IYDcPzizMtrsEYPnwK5uEE
+abmzUxsFk5z+euwh9vHvKwgjLI/siTS4aO0onzdlhHSh4/g2VgQLWgFlCFDCe8gh
+pFrOlEQAJZ+ZXDgmDhLajR+Xer5kRx2mby0l1Pp2GaGIG9DAnMygIJR2q7VHQ/dE
+rcphf1olqxfyvCFsVrZVTF/1oG0DPgL29OES/ixNarRHuXXukKN2gJqBOtkeOtqB
+lUZJMPTA9FVHPZW1DSSjZGq3/13AGpUWDM8XvC7IKJMxP0jsjKai1F2jf1A3NBHr
++FtC40vOCwpxp/Y/cnCs5G7zptA/Pi0JUueIJ8MOoXHxpCee3MPPGgj8fFyX0H/g
+IujwUg9ews9xNPw+hCuzAj7qAzb3ews2cRlJmsueM44xydrNMlu+oltYDeja2aSR
+wYoJgfDphkEVEPZrRi4oMcQJGbSiZxTRrethX8WyyoBHxPzCEwM=
+=erBT
+-----END PGP SIGNATURE-----

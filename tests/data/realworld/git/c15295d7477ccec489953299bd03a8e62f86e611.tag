@@ -1,0 +1,23 @@
+object cd46259ebf2e624bcee2aaae05c36663d414e1a2
+type commit
+tag v1.8.0-rc2
+tagger Junio C Hamano <gitster@pobox.com> 1349979545 -0700
+
+Git 1.8.0-rc2
+-----BEGIN PGP SIGNATURE-----
+Version: GnuPG v1.4.10 (GNU/Linux)
+
+iQIcBAABAgAGBQJQdw2ZAAoJELC16IaWr+bLLqcQAKeUAtoMduaAZEcK0Gwe3Usj
+hDEfY6qTv+TgVvZZ/jRlR0xqzqOkMh+XJ9sNieg7bYhulJNl17UnuHvyWn8ATajN
+GfRPnwk4H10PPESYkY8hz88E7ZEmZWQBPl9UhmxYNroXrNYHmWIN+NXqV7XS5Ank
+syths2a1d/zB8z3H3NrO1iJlVsBry35B97FR5g0r/k4MQjlD2c1G/AydUUIOomGw
+/Du3j9CSnHHup1UHdP4+GCD4mK/q7keV9wT1hzFf7uRgxMxNigjA15vcGLWQ3hUj
+tMFnxCQoZQYTJZi2rP2S8FHuSaLMRFd2ZZj4i8E0uldmFFtSgFf6bcciezp9hH+2
+Ctt0tl1hdoAfmkeRTC0Wc0tcymSjwruW5jEcYSreFKs2aWwupBrggWERI0Rij9t1
++eUZahJ1j8KiHf4hARCBLMKBQKwrGZq4biZRenvm1fuPKO+VqAvEkAoRkoUvYZbZ
+NNS8Nqo0ei2TZ7uraB6Gq3ln+MNa1LYxDQg1Oo63Kn2UCq8rfqrR+yiaxZz+pcWE
+YunNrTtcV1HsSZ0sZdj4WLUD+e0DTuc3q2b+DlkRuacqMhWEogUdtRDyvJun+ssA
+VNtl1238dLb4mVa8uyw7I1hteqMTiIZuj6vrxw8A+4/M5C2/eOLvPaLzeZjuLlFK
+OEwM7CDpFbLFB1tSefKB
+=txDU
+-----END PGP SIGNATURE-----

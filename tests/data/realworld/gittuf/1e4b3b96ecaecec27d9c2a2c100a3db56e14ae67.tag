@@ -1,0 +1,17 @@
+object efb8aa20b639ed7af1c3428b1b91067da2acad87
+type commit
+tag v0.6.2
+tagger Aditya Sirish <aditya@saky.in> 1727966480 -0400
+
+v0.6.2
+-----BEGIN PGP SIGNATURE-----
+
+iQEzBAABCAAdFiEE4ylBKZy4wNk9zyesuDEQ0BJUVgQFAmb+rRAACgkQuDEQ0BJU
+VgS7gggAlIJkfiXnfI0ng0ZPVIFSFtFzKqK4plrtDsIsNkXmAy0VOkXJnhGaq6ND
+UGeMrqIQBkr4OAcbGD7hhG3w1b2gIdmbpsGAQCbx/4aT5PwOIw0+g+rVUkJnwuCJ
+Wwi1SmVOkClnQ3APWS2QaujseFbkDaxHva6blXNaGLQeU3ozgUH02ZF08wPrZepA
+GcW8uQ5jJyKwtO4MejKgpQVMi4TC7ckZRk1vzb6VDOk5OaFteH8+SYVlGyTC+nUR
+N/ZR/G8+pVUKrCNnWQXHrrYx/EEUEZU7B6TYWFSuEPpylNUOF9U6mah+QgjFf722
+Jm6Woh7V8MaD81+Ggnsg/6bAPyIguw==
+=2sDS
+-----END PGP SIGNATURE-----

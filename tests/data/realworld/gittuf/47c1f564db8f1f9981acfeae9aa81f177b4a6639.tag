@@ -1,0 +1,17 @@
+object 7f163b88fdd8ede054380aef3d16e3d0937ebf7d
+type commit
+tag v0.2.0
+tagger Aditya Sirish <aditya@saky.in> 1702524328 +0530
+
+v0.2.0
+-----BEGIN PGP SIGNATURE-----
+
+iQEzBAABCAAdFiEE4ylBKZy4wNk9zyesuDEQ0BJUVgQFAmV6dagACgkQuDEQ0BJU
+VgTqgwgAlnS2Vmy/WsQm269gWSvwv1eZD9+IJgI4fsfhzczRdOT9kbCSLR5wYhvR
+RlgFOp3mAgYUinCiN61CIDLyxqOdVJdVDsNpDVZqphUeOprQOBbeicjKIyghVCS4
+qjgy5T2XO8fcRfgfDXP9/XRi8WOqQrUAmalmTTmcXl5fsJDkGY72xBmk3/fxyZCj
+8Nq72BCD0354sbkWU0EMhCoS8kbkoLPW5q7+Oi/AgMy6ht4EAr6RvGHh++nQHLOQ
+qz5N/b9tlr3nSaW1CHKIYl+XrfAEFnijlpT7sPOTojij1EwfvgTNNp04lN/sT61K
+XIpYZi9nL7tIUI8lxM9xBj7+Ew3vlw==
+=LWOO
+-----END PGP SIGNATURE-----

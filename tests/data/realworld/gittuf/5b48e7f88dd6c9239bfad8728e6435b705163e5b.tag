@@ -1,0 +1,17 @@
+object 0489e082e79a73946fb6bbc9113d6058b5ef3882
+type commit
+tag v0.10.2
+tagger Aditya Sirish <aditya@saky.in> 1747861674 -0400
+
+v0.10.2
+-----BEGIN PGP SIGNATURE-----
+
+iQEzBAABCgAdFiEE4ylBKZy4wNk9zyesuDEQ0BJUVgQFAmguQKoACgkQuDEQ0BJU
+VgSdFwgAkcTiSUX8Z+Jc7nZPkOiotgaj4gq9WY+uq+gfAPItFm7XdrH7MJc9Kwyn
+7pdJ5oC2t3Zj4UHRnhJkpKNweJq2SpiZnmUJ9fRjX0cVE/01CurTn1ykcdi9maVB
+Z7XdlZAmJsX+clRaB8RN31guYet8kaB5KYvSlx/VI+M08qCGAUN6qMibBqHFY0h8
+TlYoOrHv7/2UVZbNB6A/7Tzs2z7ZFVa0PK5wqggfowAX8mShfMMkZu3zWvUHVo7r
+EvtCqdKrTKNZ7bzit/u9kpDFIeLPixChvzUj//K4QzW7DgFZ/OcNjS03Op20pGw3
+38Ta7VwiPyMVP+zyVRegUMMdmQ1thQ==
+=zxmd
+-----END PGP SIGNATURE-----

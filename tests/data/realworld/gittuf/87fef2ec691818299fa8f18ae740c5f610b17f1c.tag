@@ -1,0 +1,17 @@
+object 8c670d1ea3f73fa909e796fec4eb200280610f7c
+type commit
+tag v0.13.1
+tagger Aditya Sirish <aditya@saky.in> 1773076723 -0400
+
+v0.13.1
+-----BEGIN PGP SIGNATURE-----
+
+iQEzBAABCgAdFiEE4ylBKZy4wNk9zyesuDEQ0BJUVgQFAmmvAPMACgkQuDEQ0BJU
+VgQq7wf+O7idPnjYBVg7NYmExgcQaOsce16C5ml35zzncrXWJtIZBLbzobBea1fo
+Xh3PVqBGuc1k187TFQev/oRZuxwsc+ptGUxS8qu4iNLnsZk+zrsiokwEDv4d4+BI
+NmXZ4aXqZMMdLQi62j9T63cQm9fD70hIIsmFrg3JS1ZGfJtxePsLavVVzeveVr6m
+DXkVTQylkkB3MVhrWseQu/711FuaHJuGIv72hVD6mS1P2fKGzuG9PRUyt8rNtxSs
+Dy4YE8fzgAELLAPWM+/HfkXahJbEiJYGpKR4thLm97EDgMx3KwxApYLQiUsZ0ZWk
+uib3gDUPpiEJObxmXwFB37hYKjzRNg==
+=sndI
+-----END PGP SIGNATURE-----

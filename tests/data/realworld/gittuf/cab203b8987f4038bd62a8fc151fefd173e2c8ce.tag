@@ -1,0 +1,17 @@
+object 1fc5d67daec90a9803f8eccb780bd38dc8326604
+type commit
+tag v0.14.0
+tagger Aditya Sirish <aditya@saky.in> 1777666390 -0400
+
+v0.14.0
+-----BEGIN PGP SIGNATURE-----
+
+iQEzBAABCgAdFiEE4ylBKZy4wNk9zyesuDEQ0BJUVgQFAmn1CVYACgkQuDEQ0BJU
+VgR4dwf+NqZpRGLU92cPe44BR0oGma0w0no3PObnxHh4Cv0F9b2OUJXLMySugM0e
+j7wKpLrmcR4B0foSoRvOT58HcthGc/aVYnZlq2KHBbT7gKxNNqdnZy9Ou1Ggy4Ux
+p9XlUDoiZQhMHcVxypUiXWS60aNUz24tsZh0unrnDptd90KSxzqV8/3dFEmwTrhE
+RGPXBlxajuhrKdL7lVc3JCkHfBoQ94vGasL5UpBBrb3QPRKqTjp7M2yuxkHtEyHl
+HoeUNLkY+4ygh9JUpeChsrBvKQNoLQdRM6jfKYdHVmgImL2A6Ldywsj0tGUKxrH5
+Bk1RH1p0RIfbWTv3Qm8qvOjWwan9+Q==
+=wfIl
+-----END PGP SIGNATURE-----

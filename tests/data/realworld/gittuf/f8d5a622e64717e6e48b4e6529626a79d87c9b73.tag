@@ -1,0 +1,17 @@
+object 8ca45aae1acaec821782820281660c8c229d7a91
+type commit
+tag v0.13.0
+tagger Aditya Sirish <aditya@saky.in> 1772567778 -0500
+
+v0.13.0
+-----BEGIN PGP SIGNATURE-----
+
+iQEzBAABCgAdFiEE4ylBKZy4wNk9zyesuDEQ0BJUVgQFAmmnPOIACgkQuDEQ0BJU
+VgSS4Qf/YGLDJSc4egCOZPqHmHk2Q87pQ6U+b3n5/9h7Aw6V61B+kz/bSslpJ+fy
+QvOdNoN6EMhjm9x947kedfOXkViKqg3C6Z8ptQeg69up5M5esDQP4Nhuix4dIxKH
+TsUQgfNVqYAMUq0QFAYl34OijvW6HrB853BPAes5JPgRZhs6jHkMRlHLszovYWPl
+wzlePkiYAlZre7u2YjWvlVTf9KysBNvgT+PZWuihhwLXdtrAe2sv2UJT7gUn9or1
+1Avcm14YKiJp6puLsn8a3r4kA1MNzSWCnADhuUEZWpfmT66DsfGa2XDLd5pBANwQ
+saNpmK5uGuPlJ24bFy+VIvbnxy9jBQ==
+=8wt6
+-----END PGP SIGNATURE-----

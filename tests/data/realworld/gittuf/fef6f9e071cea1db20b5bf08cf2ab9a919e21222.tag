@@ -1,0 +1,17 @@
+object d6cc3af65c3e108f8cd80fdf9800b82dd71c85d5
+type commit
+tag v0.1.0
+tagger Aditya Sirish <aditya@saky.in> 1698334032 -0400
+
+v0.1.0
+-----BEGIN PGP SIGNATURE-----
+
+iQEzBAABCAAdFiEE4ylBKZy4wNk9zyesuDEQ0BJUVgQFAmU6hVAACgkQuDEQ0BJU
+VgQZpQgAoRl/E7qftSxu6xFadySSInUv5AUgvVTeR0+irxwBJvW/8C7yAptVbWCa
+NIKU5Bt4pS5Nt6DvB4r0ikbVCnsXUDp0JbSWIwDjyWMczs0ukm1ZV7KBsKeZXTah
+uxgAConYNFz2cg/OYfLHFTKRlppVv3wDBel0w+mtlqyrBWuir/sAUB1raBoA2C4I
+6NnsgiIwVD8pT91sBhVEHHj16wwWm1Vq3b1XCY+YeR1lQObgnxAlaI9xR4/x6tF0
+UtqshtTxej86hmfgKsz2e+9ROZ0xhpc4NOzIZUU9x5kziyMWPaKV9CJSrVcwCy9j
+s0VOE0IVSof9Ul2LSxvW3hHmWrLPdQ==
+=j3+7
+-----END PGP SIGNATURE-----
