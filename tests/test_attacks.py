@@ -372,3 +372,45 @@ def test_a_parent_line_git_ignores_does_not_make_a_fast_forward(world: World) ->
     assert _refused(p), p.report
     assert any("rejected: force push not allowed" in line for line in p.remote), p.report
     assert server.ref("refs/heads/main") == tip
+
+
+def test_reads_ignore_replace_refs(world: World) -> None:
+    """A replace ref already on the server (made by anyone who could write there
+    once) must not make the guard, or the audit, check another object than the one
+    pushed: an unsigned commit stays unsigned."""
+    server = world.server()
+    client = world.client()
+    base = client.commit("base", signer=world.alice)
+    assert push(client, server, "HEAD:refs/heads/main").returncode == 0
+    unsigned = client.commit("unsigned")
+    client.git("reset", "-q", "--hard", base)
+    stand_in = client.commit("signed stand-in", signer=world.alice)
+    assert push(client, server, "HEAD:refs/heads/dev/stand-in").returncode == 0
+    server.git("fetch", "-q", str(client.path), f"{unsigned}:refs/heads/parking")
+    server.git("replace", unsigned, stand_in)
+    server.git("update-ref", "-d", "refs/heads/parking")
+
+    p = push(client, server, f"{unsigned}:refs/heads/main")
+    assert _refused(p), p.report
+    assert f"  {unsigned[:12]}  unsigned" in p.remote
+    assert any("status  unsigned: " in line for line in p.remote)
+    assert '"status": "unsigned"' in _audit(server, unsigned)
+
+
+def test_reads_ignore_grafts(world: World) -> None:
+    """A graft on the server that skips an unsigned parent (signed S -> unsigned U ->
+    main, grafted as S -> main) must not hide U from the new-commit walk."""
+    server = world.server()
+    client = world.client()
+    base = client.commit("base", signer=world.alice)
+    assert push(client, server, "HEAD:refs/heads/main").returncode == 0
+    unsigned = client.commit("unsigned parent")
+    signed = client.commit("signed child", signer=world.alice)
+    server.git("fetch", "-q", str(client.path), f"{signed}:refs/heads/parking")
+    (server.path / "info").mkdir(exist_ok=True)
+    (server.path / "info" / "grafts").write_text(f"{signed} {base}\n")
+    server.git("update-ref", "-d", "refs/heads/parking")
+
+    p = push(client, server, f"{signed}:refs/heads/main")
+    assert _refused(p), p.report
+    assert f"  {unsigned[:12]}  unsigned parent" in p.remote

@@ -14,6 +14,25 @@ from gitguard.errors import GitError
 
 # User configuration must not change the output we parse.
 _SAFE_CONFIG = ("-c", "core.quotePath=false", "-c", "log.showSignature=false")
+# A path that never exists (ENOTDIR, which git ignores silently): with it as
+# GIT_GRAFT_FILE, git reads no graft file at all, and keeps using its commit-graph.
+NO_GRAFTS = "/dev/null/gitguard-no-grafts"
+
+
+def _real_objects(env: Mapping[str, str] | None) -> dict[str, str]:
+    """``env`` (default: this process's) with replace objects and grafts disabled:
+    every git process gitguard starts reads the objects as stored. A pushed
+    ``refs/replace/<id>`` or an ``info/grafts`` file must not change what a signature
+    is checked over, or which parents a commit has (docs/threat-model.md, class 1).
+    A caller's own ``GIT_GRAFT_FILE`` (the audit's routing around unparsable objects)
+    is kept; an inherited one is not."""
+    base = dict(env if env is not None else os.environ)
+    base["GIT_NO_REPLACE_OBJECTS"] = "1"
+    if env is None or "GIT_GRAFT_FILE" not in env:
+        base["GIT_GRAFT_FILE"] = NO_GRAFTS
+    return base
+
+
 # Every ref with its object, type and peeled object: what the receive guard starts from.
 REFS_QUERY = (
     "for-each-ref",
@@ -36,7 +55,7 @@ def start(
     where = ("-C", os.fspath(cwd)) if cwd is not None else ()
     argv = ("git", *where, *(_SAFE_CONFIG if safe else ()), *args)
     try:
-        return _spawn.Child(argv, stdin=stdin, stdout=stdout, stderr=stderr, env=env)
+        return _spawn.Child(argv, stdin=stdin, stdout=stdout, stderr=stderr, env=_real_objects(env))
     except FileNotFoundError as e:
         raise GitError("git is not installed or not on PATH") from e
 

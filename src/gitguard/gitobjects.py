@@ -50,9 +50,7 @@ _TAG_SIG_STARTS = (
 # ``cat-file --batch`` requests per round trip: small enough that the request never
 # fills the pipe (64 KiB) while git is blocked writing answers.
 _BATCH = 256
-# A path that never exists (ENOTDIR, which git ignores silently): with it as
-# GIT_GRAFT_FILE, git reads no graft file at all, and keeps using its commit-graph.
-_NO_GRAFTS = "/dev/null/gitguard-no-grafts"
+_NO_GRAFTS = git.NO_GRAFTS
 # Routing git's walk around objects it cannot parse costs one walk per object.
 _MAX_ROUTES = 200
 
