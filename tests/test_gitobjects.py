@@ -130,7 +130,31 @@ def test_two_signature_headers_are_malformed() -> None:
         b"\nmsg\n"
     )
     (fact,) = parse_commit("c" * 40, raw, "sha1")
-    assert fact.malformed == "commit has 2 gpgsig headers; a commit carries one"
+    assert fact.malformed == (
+        "commit has 2 gpgsig headers holding more than one signature; git concatenates "
+        "them and checks only what its first armor's verifier reads"
+    )
+
+
+def test_one_armor_over_repeated_signature_headers_is_concatenated_as_git_does() -> None:
+    """git.git's 2011 signed commits: one gpgsig header per armor line."""
+    armor = [
+        b"-----BEGIN PGP SIGNATURE-----",
+        b"",
+        b"iQIcBAAB",
+        b"=abcd",
+        b"-----END PGP SIGNATURE-----",
+    ]
+    raw = (
+        b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n"
+        b"author A <a@x> 1 +0000\ncommitter A <a@x> 1 +0000\n"
+        + b"".join(b"gpgsig " + line + b"\n" for line in armor)
+        + b"\nmsg\n"
+    )
+    (fact,) = parse_commit("c" * 40, raw, "sha1")
+    assert fact.malformed is None
+    assert fact.signature == b"\n".join(armor) + b"\n"
+    assert fact.payload == raw.split(b"gpgsig ")[0] + b"\nmsg\n"
 
 
 def test_non_utf8_headers_do_not_break_parsing() -> None:

@@ -425,7 +425,10 @@ REASONS = {
     "duplicate-author-ssh": "commit has 2 author headers; a commit carries one",
     "tag-duplicate-tagger-ssh": "tag has 2 tagger headers; a tag carries one",
     "no-committer": "commit has no committer header",
-    "two-signatures": "commit has 2 gpgsig headers; a commit carries one",
+    "two-signatures": (
+        "commit has 2 gpgsig headers holding more than one signature; git concatenates "
+        "them and checks only what its first armor's verifier reads"
+    ),
 }
 
 

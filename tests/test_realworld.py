@@ -759,8 +759,11 @@ DIFFERENCES: tuple[Difference, ...] = (
     ),
     Difference(
         "two-signature-headers",
-        "a commit with more than one signature header: git concatenates them and "
-        "verifies the result, gitguard refuses the object as malformed; README 'Statuses'",
+        "a commit whose signature headers hold more than one signature: git "
+        "concatenates them and checks what its first armor's verifier reads, gitguard "
+        "refuses the object as malformed (one armor split over several headers, as in "
+        "git.git's 2011 commits, is concatenated and judged, as git does); README "
+        "'Statuses'",
         "refuse",
         _two_signature_headers,
     ),

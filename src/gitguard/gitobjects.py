@@ -690,8 +690,10 @@ def parse_commit(
 
     ``malformed`` when git cannot parse the commit (its ``tree`` and ``parent`` lines
     first, as ``parse_commit_buffer`` wants them), when a header a verdict depends on
-    is missing or repeated (``committer``; ``author``, ``tree``), or when it carries
-    more than one signature. Other headers may come in any order, as git allows.
+    is missing or repeated (``committer``; ``author``, ``tree``), or when its
+    signature headers hold more than one signature (repeated headers holding one
+    armor between them are concatenated, as git does). Other headers may come in
+    any order, as git allows.
 
     ``details=False`` leaves the commit's ``author`` and ``subject`` empty (no
     decision depends on them; an audit fills them in with :func:`commit_details`
@@ -700,9 +702,8 @@ def parse_commit(
     sig_header = SIG_HEADERS[object_format]
     head_end = _head_end(data)
     payload_parts: list[bytes] = []
-    signature: bytes | None = None
+    values: list[bytes] = []
     mergetags: list[bytes] = []
-    sig_count = 0
     last = 0
     for m in _SPECIAL_HEADER.finditer(data, 0, head_end):
         key = m.group(1)
@@ -712,9 +713,15 @@ def parse_commit(
         payload_parts.append(data[last : m.start()])
         last = m.end()
         if key == sig_header and m.group(2) is not None:
-            sig_count += 1
-            signature = m.group(0)[len(sig_header) + 1 :].replace(b"\n ", b"\n")
+            values.append(m.group(0)[len(sig_header) + 1 :].replace(b"\n ", b"\n"))
     payload = b"".join(payload_parts) + data[last:] if payload_parts else data
+    sig_count = len(values)
+    # git concatenates the values of repeated signature headers (commit.c
+    # parse_buffer_signed_by_header): early signed commits (git.git, 2011) carry one
+    # armor split over one header per line. One armor that way is one signature;
+    # several armors are several signatures, of which git checks what its first
+    # armor's verifier reads: refused below rather than guessed.
+    signature = b"".join(values) if values else None
     committer_m = _COMMITTER.search(data, 0, head_end)
     committer, email, when = _split_person(committer_m.group(1) if committer_m else b"")
     author = subject = ""
@@ -723,8 +730,12 @@ def parse_commit(
     malformed = _commit_problem(data, head_end, object_format)
     if malformed is not None:
         pass
-    elif sig_count > 1:
-        malformed = f"commit has {sig_count} {sig_header.decode()} headers; a commit carries one"
+    elif sig_count > 1 and signature is not None and signature.count(b"-----BEGIN ") > 1:
+        malformed = (
+            f"commit has {sig_count} {sig_header.decode()} headers holding more than one "
+            "signature; git concatenates them and checks only what its first armor's "
+            "verifier reads"
+        )
     elif committer_m is None:
         malformed = "commit has no committer header"
     facts = [
