@@ -12,7 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from gitguard.allowed_signers import load_allowed_signers, parse_allowed_signers, parse_time
+from gitguard.allowed_signers import (
+    load_allowed_signers,
+    parse_allowed_signers,
+    parse_allowed_signers_lines,
+    parse_time,
+)
 from gitguard.errors import PolicyError
 from gitguard.model import SshTrustedKey
 
@@ -149,24 +154,53 @@ def test_every_field_and_option(ssh: SshMaterial) -> None:
 
 
 def test_signer_for_names_the_signer(ssh: SshMaterial) -> None:
-    seen: list[tuple[str, ...]] = []
+    seen: list[SshTrustedKey] = []
 
-    def signer_for(principals: tuple[str, ...]) -> str:
-        seen.append(principals)
+    def signer_for(key: SshTrustedKey) -> str:
+        seen.append(key)
         return "alice"
 
-    keys = parse_allowed_signers(f"a@x,b@x {ssh.pub}\n", "as", signer_for=signer_for)
+    keys = parse_allowed_signers(f",a@x,b@x {ssh.pub}\n", "as", signer_for=signer_for)
     assert [k.signer for k in keys] == ["alice"]
-    assert seen == [("a@x", "b@x")]
+    # The whole parsed line, its default signer (the first non-empty principal) in it.
+    assert seen == [
+        SshTrustedKey(
+            signer="a@x",
+            principals=("", "a@x", "b@x"),
+            key_type="ssh-ed25519",
+            key_blob=ssh.blob,
+            source="as:1",
+        )
+    ]
 
 
 def test_signer_for_may_refuse_a_line(ssh: SshMaterial) -> None:
-    def signer_for(principals: tuple[str, ...]) -> str:
+    def signer_for(key: SshTrustedKey) -> str:
         raise ValueError("ambiguous")
 
     with pytest.raises(PolicyError) as exc:
         parse_allowed_signers(f"\na@x {ssh.pub}\n", "as", signer_for=signer_for)
     assert str(exc.value) == "as:2: ambiguous"
+
+
+def test_signer_for_may_report_several_problems_of_a_line(ssh: SshMaterial) -> None:
+    def signer_for(key: SshTrustedKey) -> str:
+        if key.principals == ("ok@x",):
+            return "ok"
+        raise ValueError("first problem\nsecond problem")
+
+    text = f"a@x {ssh.pub}\nok@x {ssh.other_pub}\nb@x cert-authority {ssh.pub}\n"
+    with pytest.raises(PolicyError) as exc:
+        parse_allowed_signers(text, "as", signer_for=signer_for)
+    assert exc.value.problems == (
+        "as:1: first problem",
+        "as:1: second problem",
+        "as:3: cert-authority (SSH certificates) is not supported yet",
+    )
+    # The lines that were accepted, for callers that report every problem themselves.
+    keys, problems = parse_allowed_signers_lines(text, "as", signer_for=signer_for)
+    assert [(k.signer, k.source) for k in keys] == [("ok", "as:2")]
+    assert problems == list(exc.value.problems)
 
 
 @pytest.mark.parametrize(

@@ -143,7 +143,7 @@ openpgp = ["keys/*.asc"]
 name = "alice"
 emails = ["alice@example.com"]
 keys = [
-  "<SSH1>",
+  "<SSH1>", "<SSH2>",
   "openpgp:<ALICE_SUB>",
 ]
 valid_after = 2024-01-01
@@ -189,7 +189,7 @@ annotations = { team = "platform", "dotted.key" = "x" }
 """
 
 ALLOWED = """\
-# attributed by e-mail to [[signer]] alice
+# a key [[signer]] alice lists, named by her e-mail (as git's allowed_signers needs it)
 alice@example.com namespaces="git" <SSH2>
 # no [[signer]] has these: a signer named after the first principal
 carol@example.com,carol@old.example valid-after="20240101Z" <SSH4>
@@ -213,7 +213,7 @@ def test_full_policy(tmp_path: Path, material: Material) -> None:
         Signer(
             name="alice",
             emails=("alice@example.com",),
-            keys=(m.ssh_fpr(0), m.alice, m.ssh_fpr(1)),
+            keys=(m.ssh_fpr(0), m.ssh_fpr(1), m.alice),
             valid_after=1704067200,  # 2024-01-01T00:00:00Z
             retired_after=1751327999,  # 2025-06-30T23:59:59Z: the whole day
         ),
@@ -264,14 +264,19 @@ def test_full_policy(tmp_path: Path, material: Material) -> None:
         annotations=FrozenMap({"team": "platform", "dotted.key": "x"}),
     )
 
-    ssh = {(k.signer, k.source): k for k in policy.trust.ssh}
-    assert list(ssh) == [
-        ("alice", "policy.toml:12"),
-        ("github", "policy.toml:20"),
-        ("alice", f"{tmp_path}/keys/allowed_signers:2"),
-        ("carol@example.com", f"{tmp_path}/keys/allowed_signers:4"),
+    assert [(k.signer, k.source, k.key_blob) for k in policy.trust.ssh] == [
+        ("alice", "policy.toml:12", parse_public_key_line(m.ssh[0])[1]),
+        ("alice", "policy.toml:12", parse_public_key_line(m.ssh[1])[1]),
+        ("github", "policy.toml:20", parse_public_key_line(m.ssh[2])[1]),
+        ("alice", f"{tmp_path}/keys/allowed_signers:2", parse_public_key_line(m.ssh[1])[1]),
+        (
+            "carol@example.com",
+            f"{tmp_path}/keys/allowed_signers:4",
+            parse_public_key_line(m.ssh[3])[1],
+        ),
     ]
-    first = ssh["alice", "policy.toml:12"]
+    ssh = {(k.signer, k.source): k for k in policy.trust.ssh}
+    first = policy.trust.ssh[0]
     assert (first.principals, first.key_type, first.namespaces) == (
         ("alice@example.com",),
         "ssh-ed25519",
@@ -307,6 +312,34 @@ def test_full_policy(tmp_path: Path, material: Material) -> None:
     assert hash(copy) == hash(policy)
     with pytest.raises(AttributeError):
         policy.default = "allow"  # type: ignore[misc]
+
+
+def test_trust_file_lines_for_a_signers_own_keys(tmp_path: Path, material: Material) -> None:
+    """A ``[[signer]]`` that lists a key may also have it in the allowed_signers file
+    (git needs it there to verify), named by its name or an e-mail (any case): the
+    line's key stays that signer's, with the line's options and principals."""
+    m = material
+    text = """
+    version = 1
+    [trust]
+    allowed_signers = "as"
+    [[signer]]
+    name = "alice"
+    emails = ["alice@example.com"]
+    keys = ["<SSH1>", "<SSH2>"]
+    """
+    lines = 'alice <SSH1>\nAlice@Example.COM,alice@old.example valid-after="20240101Z" <SSH2>\n'
+    policy = load(tmp_path, m, text, {"as": lines})
+    assert [(k.signer, k.source, k.principals) for k in policy.trust.ssh] == [
+        ("alice", "policy.toml:7", ("alice@example.com",)),
+        ("alice", "policy.toml:7", ("alice@example.com",)),
+        ("alice", f"{tmp_path}/as:1", ("alice",)),
+        ("alice", f"{tmp_path}/as:2", ("Alice@Example.COM", "alice@old.example")),
+    ]
+    assert policy.trust.ssh[3].valid_after == 1704067200
+    assert policy.signers == (
+        Signer(name="alice", emails=("alice@example.com",), keys=(m.ssh_fpr(0), m.ssh_fpr(1))),
+    )
 
 
 def test_minimal_policy_trusts_no_one(tmp_path: Path, material: Material) -> None:
@@ -742,7 +775,14 @@ BAD = [
         "\n".join(
             [
                 "{base}/as:1: cert-authority (SSH certificates) is not supported yet",
-                '{base}/as:3: principals match the e-mails of more than one signer ("x", "y")',
+                '{base}/as:3: principal "x@example.com" is an e-mail of [[signer]] "x" '
+                "(policy.toml:5), whose keys do not include this line's key <SSH3_FPR>: a "
+                "trust file cannot give a key to a [[signer]]; if the key is x's, add "
+                '"<SSH3_KEY>" to that signer\'s keys, else change the principal',
+                '{base}/as:3: principal "y@example.com" is an e-mail of [[signer]] "y" '
+                "(policy.toml:8), whose keys do not include this line's key <SSH3_FPR>: a "
+                "trust file cannot give a key to a [[signer]]; if the key is y's, add "
+                '"<SSH3_KEY>" to that signer\'s keys, else change the principal',
             ]
         ),
         {
@@ -760,8 +800,72 @@ BAD = [
         name = "alice"
         keys = ["<SSH1>"]
         """,
-        '{base}/as:2: key <SSH1_FPR> already belongs to signer "alice" (policy.toml:6)',
+        '{base}/as:2: key <SSH1_FPR> already belongs to signer "alice" (policy.toml:6); a '
+        'key has one owner: name that signer on this line ("alice" or one of its e-mails), '
+        "or remove the line",
         {"as": "bob@example.com <SSH2>\nbob@example.com <SSH1>\n"},
+    ),
+    Bad(
+        "allowed_signers lines that borrow a [[signer]]'s name or e-mail",
+        """
+        version = 1
+        [trust]
+        allowed_signers = "as"
+        [[signer]]
+        name = "alice"
+        emails = ["alice@example.com"]
+        keys = ["<SSH1>"]
+        [[signer]]
+        name = "bob"
+        emails = ["bob@example.com", "bob@old.example"]
+        [[rule]]
+        refs = ["refs/heads/main"]
+        signers = ["alice", "carol@example.com"]
+        """,
+        "\n".join(
+            [
+                '{base}/as:2: principal "alice" is the name of [[signer]] "alice" '
+                "(policy.toml:5), whose keys do not include this line's key <SSH2_FPR>: a "
+                "trust file cannot give a key to a [[signer]]; if the key is alice's, add "
+                '"<SSH2_KEY>" to that signer\'s keys, else change the principal',
+                '{base}/as:3: principal "BOB@old.example" is an e-mail of [[signer]] "bob" '
+                "(policy.toml:9), whose keys do not include this line's key <SSH3_FPR>: a "
+                "trust file cannot give a key to a [[signer]]; if the key is bob's, add "
+                '"<SSH3_KEY>" to that signer\'s keys, else change the principal',
+                '{base}/as:4: principal "bob" is the name of [[signer]] "bob" (policy.toml:9), '
+                'but this line\'s key <SSH1_FPR> belongs to signer "alice" (policy.toml:7): a '
+                'key has one owner; name that signer on this line ("alice" or one of its '
+                "e-mails) instead",
+                '{base}/as:7: key <SSH4_FPR> already belongs to signer "carol@example.com" '
+                '({base}/as:6); a key has one owner: make "carol@example.com" the line\'s '
+                "first principal, or remove the line",
+            ]
+        ),
+        {
+            "as": "# alice's name for a key she does not list\n"
+            "alice <SSH2>\n"
+            "mallory@example.com,BOB@old.example <SSH3>\n"
+            "alice@example.com,bob <SSH1>\n"
+            "# fine: an implicit signer, used by the rule\n"
+            "carol@example.com <SSH4>\n"
+            "dave@example.com <SSH4>\n"
+        },
+    ),
+    Bad(
+        "allowed_signers line naming a [[signer]] named like its e-mail",
+        """
+        version = 1
+        trust.allowed_signers = "as"
+        [[signer]]
+        name = "bob@example.com"
+        emails = ["bob@example.com"]
+        """,
+        '{base}/as:1: principal "bob@example.com" is the name of [[signer]] '
+        '"bob@example.com" (policy.toml:4), whose keys do not include this line\'s key '
+        "<SSH2_FPR>: a trust file cannot give a key to a [[signer]]; if the key is "
+        "bob@example.com's, add \"<SSH2_KEY>\" to that signer's keys, else change the "
+        "principal",
+        {"as": "bob@example.com <SSH2>\n"},
     ),
     Bad(
         "openpgp glob matching nothing",
@@ -890,7 +994,10 @@ def test_malformed_policy(tmp_path: Path, material: Material, case: Bad) -> None
         else:
             files[name] = content
     expected = m.fill(case.expected).replace("{base}", str(tmp_path))
-    expected = expected.replace("<SSH1_FPR>", m.ssh_fpr(0))
+    for i, line in enumerate(m.ssh):
+        key_text = " ".join(line.split()[:2])
+        expected = expected.replace(f"<SSH{i + 1}_FPR>", m.ssh_fpr(i))
+        expected = expected.replace(f"<SSH{i + 1}_KEY>", key_text)
     if case.id == "not UTF-8":
         with pytest.raises(PolicyError) as exc:
             load_policy(case.policy.encode("latin-1"), "policy.toml", base_dir=tmp_path)

@@ -31,6 +31,7 @@ from gitguard.pushcert import (
     check_certificate,
     parse_certificate,
     remember_certificate,
+    replay_key,
     split_signature,
 )
 from gitguard.signatures import Verifier
@@ -380,9 +381,111 @@ def test_used_certificates_are_remembered_for_a_day(tmp_path: Path) -> None:
     cert = PushCert(CERT + SIG, "OK", "1700000000-ffff")
     assert not remember_certificate(cert, str(tmp_path), 1_000_000).reused
     assert remember_certificate(cert, str(tmp_path), 1_000_001).reused
-    other = PushCert(CERT + SIG + b"\n", "OK", "1700000000-ffff")
+    other = PushCert(CERT.replace(b"ci.skip", b"ci.run") + SIG, "OK", "1700000000-ffff")
     assert not remember_certificate(other, str(tmp_path), 1_000_002).reused
     # A day later the first one is forgotten (its nonce is long unacceptable by then).
     assert not remember_certificate(cert, str(tmp_path), 1_000_000 + 86_401).reused
     lines = (tmp_path / "gitguard" / "push-certs").read_text().splitlines()
     assert [int(x.split()[0]) for x in lines] == [1_000_002, 1_086_401]
+    assert [x.split()[1] for x in lines] == [replay_key(other.blob), replay_key(cert.blob)]
+
+
+SIG_WRAPPED = b"-----BEGIN SSH SIGNATURE-----\nAA\nAA\n-----END SSH SIGNATURE-----\n"
+
+
+@pytest.mark.parametrize(
+    "replayed",
+    [
+        CERT + SIG + b"\n",  # what follows the signature
+        CERT + SIG + b"\n\n\n",
+        CERT + SIG[:-1],  # the END line's newline
+        CERT + SIG_WRAPPED,  # the armor's line wrapping
+        CERT + b"-----BEGIN SSH SIGNATURE-----\nBBBB\n-----END SSH SIGNATURE-----\n",  # value
+        CERT + b"-----BEGIN PGP SIGNATURE-----\n\nAAAA\n-----END PGP SIGNATURE-----\n",
+    ],
+)
+def test_a_replay_is_recognised_by_its_signed_content(tmp_path: Path, replayed: bytes) -> None:
+    """Issue 11 item 6: whatever follows or wraps the signature, and whatever the
+    signature's value, the same signed content is the same certificate."""
+    assert replay_key(replayed) == replay_key(CERT + SIG)
+    first = PushCert(CERT + SIG, "OK", "1700000000-ffff")
+    assert not remember_certificate(first, str(tmp_path), 1_000_000).reused
+    again = PushCert(replayed, "OK", "1700000000-ffff")
+    assert remember_certificate(again, str(tmp_path), 1_000_001).reused
+
+
+def test_records_of_whole_blobs_are_still_recognised(tmp_path: Path) -> None:
+    """Records written before the key was the signed content (digests of the whole
+    blob) still count for their day."""
+    cert = PushCert(CERT + SIG, "OK", "1700000000-ffff")
+    (tmp_path / "gitguard").mkdir()
+    legacy = hashlib.sha256(cert.blob).hexdigest()
+    (tmp_path / "gitguard" / "push-certs").write_text(f"1000000 {legacy}\n")
+    assert remember_certificate(cert, str(tmp_path), 1_000_001).reused
+
+
+@pytest.mark.parametrize(
+    ("tail", "message"),
+    [
+        (
+            b"\n",
+            "the certificate has 1 byte after the line `-----END SSH SIGNATURE-----` that "
+            "ends its signature (git ends a certificate there): it was changed after it was "
+            "signed",
+        ),
+        (
+            b"\r\n\n",
+            "the certificate has 3 bytes after the line `-----END SSH SIGNATURE-----` that "
+            "ends its signature (git ends a certificate there): it was changed after it was "
+            "signed",
+        ),
+        (
+            b"pusher mallory\n",
+            "the certificate has 15 bytes after the line `-----END SSH SIGNATURE-----` that "
+            "ends its signature (git ends a certificate there): it was changed after it was "
+            "signed",
+        ),
+    ],
+)
+def test_anything_after_the_signature_is_refused(tail: bytes, message: str) -> None:
+    with pytest.raises(PushCertError) as exc:
+        parse_certificate(CERT + SIG + tail)
+    assert str(exc.value) == message
+    assert parse_certificate(CERT + SIG[:-1]).signature == SIG[:-1]  # no final newline: fine
+
+
+def test_the_armor_end_must_be_the_signature_s_end() -> None:
+    """ssh-keygen stops at the first END line: what follows it inside the "signature"
+    counts as after it."""
+    sig = SIG + b"AAAA\n-----END SSH SIGNATURE-----\n"
+    with pytest.raises(PushCertError) as exc:
+        parse_certificate(CERT + sig)
+    assert str(exc.value) == (
+        "the certificate has 33 bytes after the line `-----END SSH SIGNATURE-----` that "
+        "ends its signature (git ends a certificate there): it was changed after it was "
+        "signed"
+    )
+    pgp = b"-----BEGIN PGP SIGNATURE-----\n\nAAAA\n-----END PGP SIGNATURE-----\n\n"
+    with pytest.raises(PushCertError) as exc:
+        parse_certificate(CERT + pgp)
+    assert str(exc.value) == (
+        "the certificate has 1 byte after the line `-----END PGP SIGNATURE-----` that "
+        "ends its signature (git ends a certificate there): it was changed after it was "
+        "signed"
+    )
+    with pytest.raises(PushCertError) as exc:
+        parse_certificate(CERT + b"-----BEGIN SSH SIGNATURE-----\nAAAA\n")
+    assert str(exc.value) == (
+        "the certificate's signature has no `-----END SSH SIGNATURE-----` line (truncated?)"
+    )
+
+
+def test_trailing_bytes_are_reported_with_the_other_problems() -> None:
+    updates = [(Z, "a" * 40, "refs/heads/main"), ("b" * 40, Z, "refs/heads/old")]
+    cert = PushCert(CERT + SIG + b"\n", "OK", "1700000000-ffff", reused=True)
+    assert _check(cert, updates) == (
+        "this certificate was already used by an earlier push: a replayed certificate",
+        "the certificate has 1 byte after the line `-----END SSH SIGNATURE-----` that "
+        "ends its signature (git ends a certificate there): it was changed after it was "
+        "signed",
+    )

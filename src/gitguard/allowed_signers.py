@@ -40,7 +40,12 @@ from gitguard.sshkeys import parse_public_key
 if TYPE_CHECKING:
     from pathlib import Path
 
-__all__ = ["load_allowed_signers", "parse_allowed_signers", "parse_time"]
+__all__ = [
+    "load_allowed_signers",
+    "parse_allowed_signers",
+    "parse_allowed_signers_lines",
+    "parse_time",
+]
 
 _BLANKS = " \t"
 _WHITESPACE = " \t\r\n"  # ssh's WHITESPACE, used when splitting off the principals
@@ -49,7 +54,8 @@ _CERT_AUTHORITY = "cert-authority"
 
 
 class _LineError(Exception):
-    """A problem with one line; the message is shown after ``path:line: ``."""
+    """Problems with one line, one message per argument, each shown after
+    ``path:line: ``."""
 
 
 def parse_time(value: str) -> int | None:
@@ -260,7 +266,7 @@ def _parse_key(rest: str) -> tuple[str, bytes]:
 def _parse_line(
     line: str,
     where: str,
-    signer_for: Callable[[tuple[str, ...]], str] | None,
+    signer_for: Callable[[SshTrustedKey], str] | None,
 ) -> SshTrustedKey:
     field, rest = _split_principals(line.lstrip(_BLANKS))
     # Kept as written, empty elements too: ssh-keygen matches "" against an empty
@@ -276,15 +282,8 @@ def _parse_line(
         opts, rest = _split_options(rest)
         options = _parse_options(opts)
     key_type, blob = _parse_key(rest)
-    if signer_for is None:
-        signer = named[0]
-    else:
-        try:
-            signer = signer_for(principals)
-        except ValueError as e:
-            raise _LineError(str(e)) from e
-    return SshTrustedKey(
-        signer=signer,
+    key = SshTrustedKey(
+        signer=named[0],
         principals=principals,
         key_type=key_type,
         key_blob=blob,
@@ -293,21 +292,46 @@ def _parse_line(
         namespaces=options.namespaces,
         source=where,
     )
+    if signer_for is None:
+        return key
+    try:
+        return key._replace(signer=signer_for(key))
+    except ValueError as e:
+        raise _LineError(*str(e).split("\n")) from e
 
 
 def parse_allowed_signers(
     text: str,
     source: str,
     *,
-    signer_for: Callable[[tuple[str, ...]], str] | None = None,
+    signer_for: Callable[[SshTrustedKey], str] | None = None,
 ) -> list[SshTrustedKey]:
     """Parse the text of an allowed_signers file named ``source`` (for messages).
 
     Each line becomes one :class:`SshTrustedKey` whose ``source`` is ``source:line``.
-    Its signer name is ``signer_for(principals)`` when given (it may raise ValueError
-    to refuse the line; the message is reported like any other), else the first
-    non-empty principal. Raises :class:`PolicyError` listing every malformed line.
+    Its signer name is the first non-empty principal, or, when ``signer_for`` is
+    given, what it returns for the parsed line (called once per well-formed line, in
+    file order, with that default name in ``signer``). ``signer_for`` may raise
+    ValueError to refuse the line: each line of its message is reported as one
+    problem, like any other. Raises :class:`PolicyError` listing every problem.
     """
+    keys, problems = parse_allowed_signers_lines(text, source, signer_for=signer_for)
+    if problems:
+        raise PolicyError(problems)
+    return keys
+
+
+def parse_allowed_signers_lines(
+    text: str,
+    source: str,
+    *,
+    signer_for: Callable[[SshTrustedKey], str] | None = None,
+) -> tuple[list[SshTrustedKey], list[str]]:
+    """As :func:`parse_allowed_signers`, but returns the lines that were accepted and
+    the problems (``source:line: message``) of the others instead of raising: a caller
+    that reports every problem of a larger input (the policy loader) keeps the good
+    lines, so that what they define is not reported missing too. Such a caller must
+    still refuse the whole input when there is any problem."""
     keys: list[SshTrustedKey] = []
     problems: list[str] = []
     for number, raw in enumerate(text.split("\n"), 1):
@@ -319,17 +343,15 @@ def parse_allowed_signers(
         try:
             keys.append(_parse_line(line, where, signer_for))
         except _LineError as e:
-            problems.append(f"{where}: {e}")
-    if problems:
-        raise PolicyError(problems)
-    return keys
+            problems.extend(f"{where}: {message}" for message in e.args)
+    return keys, problems
 
 
 def load_allowed_signers(
     path: str | Path,
     *,
     source: str | None = None,
-    signer_for: Callable[[tuple[str, ...]], str] | None = None,
+    signer_for: Callable[[SshTrustedKey], str] | None = None,
 ) -> list[SshTrustedKey]:
     """Read and parse an allowed_signers file; ``source`` defaults to the path.
 

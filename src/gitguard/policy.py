@@ -52,9 +52,13 @@
 Who owns a key (the ``signer`` name in the trust store, which rules refer to):
 
 - a ``[[signer]]`` key: that signer. The same key may not belong to two signers.
-- an ``allowed_signers`` line: the ``[[signer]]`` one of whose ``emails`` equals one of
-  the line's principals (compared case-insensitively; matching two signers is an
-  error), else a signer named after the line's first principal.
+- an ``allowed_signers`` line: the ``[[signer]]`` whose ``keys`` list the line's key
+  (the line must then name that signer: its name or one of its ``emails``), else a
+  signer named after the line's first principal (ssh-keygen's principals are just
+  identities: ``carol@example.com <key>`` makes a signer "carol@example.com"). A
+  principal may not be the name or an e-mail (case-insensitively) of a ``[[signer]]``
+  that does not list the key: ``alice <mallory's key>`` is refused, with the fix (add
+  the key to alice's ``keys``), never attributed to alice.
 - an OpenPGP certificate: the ``[[signer]]`` whose ``keys`` name its primary or a subkey
   fingerprint (``openpgp:FPR``). A certificate no signer claims belongs to a signer
   named after its first user-ID e-mail address (in Sequoia's user-ID order; the first
@@ -1224,20 +1228,77 @@ class _Loader:
         owner = self.ssh_owner.setdefault(blob, (name, where))
         return owner[0] == name
 
-    def signer_for_principals(self, principals: tuple[str, ...]) -> str:
-        owners = _dedup(
-            self.email_owner[p.casefold()] for p in principals if p.casefold() in self.email_owner
-        )
-        if len(owners) > 1:
-            raise ValueError(
-                "principals match the e-mails of more than one signer ("
-                + ", ".join(f'"{o}"' for o in owners)
-                + ")"
+    def signers_named_by(self, principal: str) -> list[tuple[str, str]]:
+        """The ``[[signer]]``s a trust-file identity names: ``(signer, how)`` where how
+        is "the name" (exact) or "an e-mail" (case-insensitive); a signer named like one
+        of its e-mails once, as "the name"."""
+        found: list[tuple[str, str]] = []
+        if principal in self.explicit:
+            found.append((principal, "the name"))
+        owner = self.email_owner.get(principal.casefold())
+        if owner is not None and owner != principal:
+            found.append((owner, "an e-mail"))
+        return found
+
+    def signer_for_line(self, key: SshTrustedKey) -> str:
+        """The signer of an allowed_signers line (called by the parser for each line,
+        in order; raises ValueError with one problem per line of its message).
+
+        A key a ``[[signer]]`` lists belongs to that signer, and the line must name
+        it (its name or an e-mail), no other. Any other key belongs to the implicit
+        signer named after the line's first principal, and no principal of the line
+        may be the name or an e-mail of a ``[[signer]]``: a trust file cannot give a
+        key to a ``[[signer]]`` (``alice <mallory's key>``), as an OpenPGP
+        certificate cannot either (:meth:`attribute_unclaimed_certs`)."""
+        import base64
+
+        from gitguard.sshkeys import fingerprint
+
+        fpr = fingerprint(key.key_blob)
+        held = self.ssh_owner.get(key.key_blob)
+        claimer = held[0] if held is not None and held[0] in self.explicit else None
+        problems: list[str] = []
+        names_claimer = False
+        for principal in _dedup(p for p in key.principals if p):
+            for signer, how in self.signers_named_by(principal):
+                if signer == claimer:
+                    names_claimer = True
+                    continue
+                where = f"{self.name}:{self.signer_lines[signer]}"
+                said = f'principal "{principal}" is {how} of [[signer]] "{signer}" ({where})'
+                if claimer is None:
+                    text = f"{key.key_type} {base64.b64encode(key.key_blob).decode('ascii')}"
+                    problems.append(
+                        f"{said}, whose keys do not include this line's key {fpr}: a trust "
+                        f"file cannot give a key to a [[signer]]; if the key is {signer}'s, "
+                        f'add "{text}" to that signer\'s keys, else change the principal'
+                    )
+                else:
+                    assert held is not None  # noqa: S101 - claimer comes from held
+                    problems.append(
+                        f'{said}, but this line\'s key {fpr} belongs to signer "{claimer}" '
+                        f"({held[1]}): a key has one owner; name that signer on this line "
+                        f'("{claimer}" or one of its e-mails) instead'
+                    )
+        if problems:
+            raise ValueError("\n".join(problems))
+        name = claimer if claimer is not None and names_claimer else key.signer
+        if not self.own_ssh_key(key.key_blob, name, key.source):
+            assert held is not None  # noqa: S101 - own_ssh_key fails only for a held key
+            owner, at = held
+            fix = (
+                f'name that signer on this line ("{owner}" or one of its e-mails)'
+                if owner in self.explicit
+                else f'make "{owner}" the line\'s first principal'
             )
-        return owners[0] if owners else principals[0]
+            raise ValueError(
+                f'key {fpr} already belongs to signer "{owner}" ({at}); a key has one owner: '
+                f"{fix}, or remove the line"
+            )
+        return name
 
     def load_allowed_signers(self, value: object) -> None:
-        from gitguard.allowed_signers import parse_allowed_signers
+        from gitguard.allowed_signers import parse_allowed_signers_lines
         from gitguard.sshkeys import fingerprint
 
         path: _KeyPath = ("trust", "allowed_signers")
@@ -1250,27 +1311,17 @@ class _Loader:
         except OSError as e:
             self.error(path, f"cannot read {file}: {e.strerror or e}")
             return
-        try:
-            keys = parse_allowed_signers(text, file, signer_for=self.signer_for_principals)
-        except PolicyError as e:
-            self.external(path, e.problems)
-            return
-        problems: list[str] = []
+        # The good lines count even when others are refused (the policy then fails
+        # anyway), so that their signers are not also reported unknown.
+        keys, problems = parse_allowed_signers_lines(text, file, signer_for=self.signer_for_line)
+        self.external(path, problems)
         for key in keys:
-            if not self.own_ssh_key(key.key_blob, key.signer, key.source):
-                owner, at = self.ssh_owner[key.key_blob]
-                fpr = fingerprint(key.key_blob)
-                problems.append(
-                    f'{key.source}: key {fpr} already belongs to signer "{owner}" ({at})'
-                )
-                continue
             self.ssh.append(key)
             draft = self.explicit.get(key.signer)
             if draft is None:
                 draft = self.implicit.setdefault(key.signer, _SignerDraft(key.signer))
                 draft.emails.extend(key.principals)
             draft.keys.append(fingerprint(key.key_blob))
-        self.external(path, problems)
 
     def attribute_unclaimed_certs(self) -> None:
         for entry in self.certs:

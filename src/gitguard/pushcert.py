@@ -25,11 +25,15 @@ hook gets none of these, so signed pushes can only be enforced from pre-receive.
 
 - git says its nonce is ``OK`` (the one this server issued for this very push, or, for
   stateless HTTP, one it issued within ``receive.certNonceSlop`` seconds) and the
-  certificate carries that nonce, and this repository has not seen the same certificate
-  before (:func:`remember_certificate`; git's nonces have a resolution of one second):
-  a certificate copied from an earlier push is refused;
+  certificate carries that nonce, and this repository has not seen the same signed
+  content before (:func:`remember_certificate`; git's nonces have a resolution of one
+  second): a certificate copied from an earlier push is refused, however its signature
+  was re-encoded;
 - it is version 0.1, names a ``pushee`` (one of ``pushees`` when the server lists them,
   ``git config gitguard.pushee``) and its ref updates are exactly the push's updates;
+- nothing follows the line that ends its signature's armor (``-----END … -----``):
+  git ends a certificate there, and verifiers ignore what follows, so bytes there
+  only serve to make a used certificate look new;
 - its signature, over the certificate up to the signature (cut where git cuts it,
   never re-serialised), verifies with :class:`gitguard.signatures.Verifier` against the
   policy's trust store, judged at push time (``now``);
@@ -94,7 +98,8 @@ class PushCertError(ValueError):
 @dataclass(frozen=True, slots=True)
 class PushCert:
     """What git handed the hook: the certificate's bytes and git's nonce verdict.
-    ``reused`` is set when :func:`remember_certificate` has seen these bytes before."""
+    ``reused`` is set when :func:`remember_certificate` has seen its signed content
+    before."""
 
     blob: bytes
     nonce_status: str
@@ -154,13 +159,40 @@ def split_signature(blob: bytes) -> tuple[bytes, bytes | None]:
     return blob[:match], blob[match:]
 
 
+def _armor_end_problem(signature: bytes) -> str | None:
+    """Why ``signature`` (from its BEGIN line on) does not end exactly with the END
+    line of its armor, or ``None``. The END line's newline may be missing; anything
+    else after it, an extra newline included, is a problem."""
+    begin = next(s for s in _SIG_STARTS if signature.startswith(s))
+    end = b"-----END " + begin[len(b"-----BEGIN ") :]
+    shown = end.decode("ascii")
+    at = signature.find(b"\n" + end)
+    if at < 0:
+        return f"the certificate's signature has no `{shown}` line (truncated?)"
+    after = signature[at + 1 + len(end) :]
+    extra = after[1:] if after.startswith(b"\n") else after
+    if not extra:
+        return None
+    n = len(extra)
+    return (
+        f"the certificate has {n} byte{'s' if n != 1 else ''} after the line `{shown}` "
+        "that ends its signature (git ends a certificate there): it was changed after it "
+        "was signed"
+    )
+
+
 def _is_oid(text: str) -> bool:
     return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
 
 
 def parse_certificate(blob: bytes) -> Certificate:
-    """Parse a push certificate; raises :class:`PushCertError`."""
+    """Parse a push certificate; raises :class:`PushCertError`, also for anything
+    after the signature's armor END line."""
     payload, signature = split_signature(blob)
+    if signature is not None:
+        problem = _armor_end_problem(signature)
+        if problem is not None:
+            raise PushCertError(problem)
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -320,21 +352,38 @@ def check_certificate(
     return CertCheck(tuple(problems), v.signer, v.key, v)
 
 
+def replay_key(blob: bytes) -> str:
+    """What makes two certificates "the same" for replay detection: a digest of the
+    signed content, the bytes before the signature exactly as they are verified
+    (:func:`split_signature`). Not of the whole blob, and not of the signature: what
+    follows the signature, its armor (line wrapping, headers, checksum) and even its
+    value (OpenPGP's unhashed subpackets, quick-check octets; ECDSA's ``s``/``n - s``)
+    can all change without the signature ceasing to verify. The signed content holds
+    the nonce, the pusher's time and the ref updates; a genuine push never repeats it."""
+    import hashlib
+
+    payload, _ = split_signature(blob)
+    return hashlib.sha256(b"gitguard push certificate signed content\0" + payload).hexdigest()
+
+
 def remember_certificate(cert: PushCert, git_dir: str, now: int) -> PushCert:
     """Record ``cert`` as used in ``GIT_DIR/gitguard/push-certs`` and return it with
-    ``reused`` set if it was recorded before.
+    ``reused`` set if its signed content (:func:`replay_key`) was recorded before.
 
     git's nonce is a keyed hash of the repository path and the time *in seconds*, and
     stateless HTTP servers accept nonces up to ``receive.certNonceSlop`` seconds old:
     a certificate captured from a push and replayed within that second (or that slop)
-    gets ``GIT_PUSH_CERT_NONCE_STATUS=OK``. Its bytes are identical, though, and a
-    genuine push never sends the same certificate twice. Entries are kept for
-    :data:`SEEN_WINDOW` seconds, longer than any nonce stays acceptable.
+    gets ``GIT_PUSH_CERT_NONCE_STATUS=OK``. Its signed content is identical, though,
+    however the bytes around it were changed, and a genuine push never sends the same
+    signed content twice. Entries are kept for :data:`SEEN_WINDOW` seconds, longer
+    than any nonce stays acceptable. (Entries written before the key was the signed
+    content are digests of the whole blob: still recognised, for that window.)
     """
     import fcntl
     import hashlib
 
-    digest = hashlib.sha256(cert.blob).hexdigest()
+    key = replay_key(cert.blob)
+    legacy = hashlib.sha256(cert.blob).hexdigest()
     directory = os.path.join(git_dir, "gitguard")
     os.makedirs(directory, exist_ok=True)
     with open(os.path.join(directory, "push-certs"), "a+", encoding="ascii") as f:
@@ -345,9 +394,9 @@ def remember_certificate(cert: PushCert, git_dir: str, now: int) -> PushCert:
             when, _, seen = line.partition(" ")
             if when.isdigit() and now - int(when) <= SEEN_WINDOW:
                 kept.append((int(when), seen))
-        reused = any(seen == digest for _, seen in kept)
+        reused = any(seen in (key, legacy) for _, seen in kept)
         if not reused:
-            kept.append((now, digest))
+            kept.append((now, key))
         f.seek(0)
         f.truncate()
         f.write("".join(f"{when} {seen}\n" for when, seen in kept))
