@@ -639,3 +639,23 @@ def test_key_files_next_to_a_policy_cannot_borrow_its_signers(tw: TrustWorld) ->
     assert [c.signer for c in store.openpgp] == ["dave@example.com"]
     extra.write_text(f"alice {k.mallory.public_line}\n")
     assert [key.signer for key in load_key_files([extra], []).ssh] == ["alice"]
+
+
+def test_audit_with_extra_key_files_cannot_borrow_a_signer(tw: TrustWorld) -> None:
+    """The same through the CLI: ``guard audit --policy P --allowed-signers F`` with
+    ``alice <mallory's key>`` in F refuses the trust configuration (exit 2) instead
+    of reporting mallory's commit as alice's."""
+    extra = tw.tmp / "extra_allowed_signers"
+    extra.write_text(f"alice {tw.ids.keys.mallory.public_line}\n")
+    forged = tw.client.commit("mallory's work", signer=ssh_signer(tw.ids.keys.mallory))
+    run = run_audit(
+        tw.client,
+        forged,
+        "--policy",
+        str(tw.policy),
+        "--allowed-signers",
+        str(extra),
+        out=tw.tmp / "b.json",
+    )
+    assert run.rc == 2, run.output
+    assert f'{extra}:1: principal "alice" is the name of' in run.stderr, run.stderr

@@ -167,7 +167,7 @@ def load_trust(
     if allowed_signers or openpgp_keys:
         from gitguard.trustfiles import load_key_files
 
-        extra = load_key_files(allowed_signers, openpgp_keys)
+        extra = load_key_files(allowed_signers, openpgp_keys, policy=policy)
         ssh.extend(extra.ssh)
         pgp.extend(extra.openpgp)
     x509 = policy.trust.x509 if policy is not None else X509Trust()
