@@ -21,6 +21,7 @@ from receivefixtures import Server, push
 EXPECTED_GITGUARD = {
     "gitguard",
     "gitguard._digest",
+    "gitguard._text",
     "gitguard._spawn",
     "gitguard.cli_server",
     "gitguard.errors",

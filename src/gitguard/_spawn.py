@@ -29,7 +29,7 @@ from typing import IO, Any
 PIPE = -1
 DEVNULL = -3
 _RESET_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGPIPE", "SIGXFZ", "SIGXFSZ") if hasattr(signal, name)
+    getattr(signal, name) for name in ("SIGPIPE", "SIGXFSZ") if hasattr(signal, name)
 )
 _CHUNK = 65536
 # posix_spawn file actions: (DUP2, fd, target), (OPEN, target, path, flags, mode),

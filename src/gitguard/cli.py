@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from gitguard import __version__
+from gitguard._text import color_enabled
 from gitguard.errors import GuardError, PolicyError, UsageError
 
 if TYPE_CHECKING:
@@ -139,10 +140,6 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _color_enabled(stream: IO[str]) -> bool:
-    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
-
-
 def load_trust(
     repo_path: str | None,
     policy_path: Path | None,
@@ -256,7 +253,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     elif args.format == "sarif":
         report = SarifReport(out)
     else:
-        report = TextReport(out, color=args.output is None and _color_enabled(sys.stdout))
+        report = TextReport(out, color=args.output is None and color_enabled(sys.stdout))
 
     from gitguard.signatures import trust_warnings
 

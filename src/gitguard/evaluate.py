@@ -7,9 +7,9 @@ it pure lets the policy change along history later (in-repo policy) and makes th
 decision table testable without git or keys.
 """
 
-import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from gitguard._text import utc
 from gitguard.model import Format, Kind, SignedObject, Status, Verification
 
 if TYPE_CHECKING:
@@ -179,10 +179,6 @@ def _verdict(
     )
 
 
-def _utc(t: int) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t))
-
-
 def evaluate(
     obj: SignedObject, v: Verification | None, policy: "Policy | None", *, now: int | None = None
 ) -> Verdict:
@@ -234,7 +230,7 @@ def evaluate(
         return _verdict(
             obj,
             Status.EXPIRED_KEY,
-            f"signer {signer.name} was retired after {_utc(signer.retired_after)}: a retired "
+            f"signer {signer.name} was retired after {utc(signer.retired_after)}: a retired "
             "key cannot sign newly pushed work, whatever date the "
             f"{'signature' if v.signed_at is not None else obj.kind.value} claims",
             v,
@@ -243,7 +239,7 @@ def evaluate(
         return _verdict(
             obj,
             Status.NOT_YET_VALID,
-            f"signer {signer.name} is not valid before {_utc(signer.valid_after)}",
+            f"signer {signer.name} is not valid before {utc(signer.valid_after)}",
             v,
         )
     if signer.only_when_committer and obj.committer not in signer.only_when_committer:

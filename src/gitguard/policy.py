@@ -86,6 +86,7 @@ import os
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Literal, NamedTuple, TypeVar
 
+from gitguard._text import first_line
 from gitguard.errors import PolicyError
 from gitguard.model import (
     OpenPGPTrustedCert,
@@ -285,11 +286,6 @@ def _uid_email(uid: str) -> str | None:
     return None
 
 
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
-
-
 def _cert_info(cert: Any) -> CertificateInfo:
     from pysequoia.packet import PacketPile, Tag
 
@@ -313,7 +309,7 @@ def _split_certs(data: bytes) -> list[Any]:
     try:
         tags = [p.tag for p in PacketPile.from_bytes(data)]
     except Exception as e:  # pysequoia raises bare RuntimeError/ValueError
-        raise ValueError(f"not OpenPGP data: {_first_line(e)}") from e
+        raise ValueError(f"not OpenPGP data: {first_line(e)}") from e
     if Tag.SecretKey in tags or Tag.SecretSubkey in tags:
         raise ValueError(
             "contains secret key material; export the public certificate "
@@ -322,7 +318,7 @@ def _split_certs(data: bytes) -> list[Any]:
     try:
         certs = list(pysequoia.Cert.split_bytes(data))
     except Exception as e:
-        raise ValueError(f"not an OpenPGP certificate: {_first_line(e)}") from e
+        raise ValueError(f"not an OpenPGP certificate: {first_line(e)}") from e
     if not certs:
         raise ValueError("contains no OpenPGP certificate")
     return certs

@@ -48,11 +48,11 @@ Whether that signer may push to a given ref is the rule's decision
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from gitguard._text import utc
 from gitguard.model import Status
 
 if TYPE_CHECKING:
@@ -258,10 +258,6 @@ def _normalise_url(url: str) -> str:
     return url[: -len(".git")] if url.endswith(".git") else url
 
 
-def _utc(t: int) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t))
-
-
 def _signer_problems(policy: Policy, v: Verification, now: int) -> list[str]:
     if v.signer is None:
         return []
@@ -273,11 +269,11 @@ def _signer_problems(policy: Policy, v: Verification, now: int) -> list[str]:
     problems = []
     if signer.retired_after is not None and now > signer.retired_after:
         problems.append(
-            f"certificate signer {signer.name} was retired after {_utc(signer.retired_after)}"
+            f"certificate signer {signer.name} was retired after {utc(signer.retired_after)}"
         )
     if signer.valid_after is not None and now < signer.valid_after:
         problems.append(
-            f"certificate signer {signer.name} is not valid before {_utc(signer.valid_after)}"
+            f"certificate signer {signer.name} is not valid before {utc(signer.valid_after)}"
         )
     if signer.only_when_committer:
         problems.append(

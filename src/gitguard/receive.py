@@ -52,6 +52,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from gitguard import git
+from gitguard._text import plural
 from gitguard.errors import GitError, GuardError
 from gitguard.evaluate import GIT_CODES, HINTS, Verdict, evaluate
 from gitguard.gitobjects import ObjectReader, Repo, parse_commit, parse_tag, tag_target
@@ -186,10 +187,6 @@ def check_update(update: RefUpdate, repo: Repo) -> None:
 def rule_label(policy: "Policy", rule: "Rule") -> str:
     """``policy.toml:12``: the rule's file (base name) and line."""
     return f"{os.path.basename(policy.source)}:{rule.line}"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _short(oid: str) -> str:
@@ -769,7 +766,7 @@ def _ref_result(
     reasons = list(dict.fromkeys(p.summary or p.reason for p in work.problems))
     if work.offending and rule.require == "signed":
         reasons.append(
-            f"{len(work.offending)} of {_plural(work.checked, 'new commit')} not acceptable"
+            f"{len(work.offending)} of {plural(work.checked, 'new commit')} not acceptable"
         )
     elif work.offending:
         reasons.append(f"the tag is not acceptable ({work.offending[0].status.value})")
@@ -779,7 +776,7 @@ def _ref_result(
     elif deleting:
         summary = "accepted: deletion allowed"
     elif rule.require == "signed" and work.checked:
-        summary = f"accepted: {_plural(work.checked, 'new commit')} signed by allowed signers"
+        summary = f"accepted: {plural(work.checked, 'new commit')} signed by allowed signers"
     elif rule.require == "signed":
         summary = "accepted: no new commits"
     elif rule.require == "signed-tag":
@@ -874,10 +871,10 @@ def format_report(result: ReceiveResult, *, cap: int = REPORT_CAP, title: str | 
     if not result.accepted:
         n_bad = sum(1 for _ in result.offending)
         n_refs = sum(1 for r in result.refs if not r.accepted)
-        what = f"{_plural(n_bad, 'offending object')} on " if n_bad else ""
+        what = f"{plural(n_bad, 'offending object')} on " if n_bad else ""
         lines.append(
             title
-            or f"gitguard: push rejected: {what}{_plural(n_refs, 'ref')} "
+            or f"gitguard: push rejected: {what}{plural(n_refs, 'ref')} "
             f"({os.path.basename(result.policy)})"
         )
         listed = 0
@@ -903,11 +900,11 @@ def format_report(result: ReceiveResult, *, cap: int = REPORT_CAP, title: str | 
                 listed += 1
                 lines.extend(_verdict_lines(v))
             if repeated:
-                lines.append(f"  ({_plural(repeated, 'offending commit')} listed above)")
+                lines.append(f"  ({plural(repeated, 'offending commit')} listed above)")
         if hidden:
             lines.append("")
             lines.append(
-                f"… and {_plural(hidden, 'more offending object')} not listed "
+                f"… and {plural(hidden, 'more offending object')} not listed "
                 f"({listed + hidden} in all)"
             )
         lines.append("")

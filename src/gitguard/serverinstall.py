@@ -25,11 +25,12 @@ import json
 import os
 import shlex
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitguard import git
+from gitguard._text import plural
 from gitguard.errors import GitError, GuardError, PolicyError
 from gitguard.policy import Policy, Rule, load_policy_file
 
@@ -94,10 +95,6 @@ class _RepoInfo:
     path: Path  # the git directory, absolute
     object_format: str
     hooks_dir: Path
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _env() -> dict[str, str]:
@@ -476,10 +473,10 @@ def check(repo: Path, *, hooks_dir: Path | None = None) -> CheckResult:
             result.lines.append(f"policy      {policy_path}: INVALID, every push is rejected")
         else:
             result.lines.append(
-                f"policy      {policy_path}: valid; {_plural(len(policy.signers), 'signer')}, "
-                f"{_plural(len(policy.rules), 'rule')}, default {policy.default}; keys: "
+                f"policy      {policy_path}: valid; {plural(len(policy.signers), 'signer')}, "
+                f"{plural(len(policy.rules), 'rule')}, default {policy.default}; keys: "
                 f"{len(policy.trust.ssh)} SSH, "
-                f"{_plural(len(policy.trust.openpgp), 'OpenPGP certificate')}"
+                f"{plural(len(policy.trust.openpgp), 'OpenPGP certificate')}"
             )
     timeout = _config(info.path, "gitguard.timeout")
     result.lines.append(f"time limit  {timeout + ' s' if timeout else '60 s (default)'}")
@@ -566,8 +563,3 @@ def _symrefs(repo: Path) -> list[tuple[str, str]]:
 def _refs(repo: Path) -> list[str]:
     _, out = _git(repo, "for-each-ref", "--format=%(refname)")
     return [ref for ref in out.split("\n") if ref]
-
-
-def hook_files(hooks_dir: Path, *, dot_d: bool = False) -> Mapping[str, Path]:
-    """Where :func:`install` puts each hook."""
-    return {h: _hook_path(hooks_dir, h, dot_d) for h in ("pre-receive", "post-receive", "update")}

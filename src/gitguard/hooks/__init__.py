@@ -18,16 +18,12 @@ Keep imports here light: a hook runs on every commit.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable
-from typing import IO
+
+from gitguard._text import color_enabled
 
 __all__ = ["HookParser", "color_enabled", "run_hook", "say"]
-
-
-def color_enabled(stream: IO[str]) -> bool:
-    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
 def say(text: str) -> None:

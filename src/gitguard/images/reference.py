@@ -50,9 +50,6 @@ class ImageRef:
         """The digest if any, else the tag (``latest`` when neither)."""
         return self.digest or self.tag or "latest"
 
-    def with_digest(self, digest: str) -> ImageRef:
-        return ImageRef(self.registry, self.repository, None, digest)
-
     def __str__(self) -> str:
         out = self.name
         if self.tag:

@@ -83,23 +83,6 @@ class SignedMessage:
                 out.extend(values)
         return tuple(out)
 
-    def without_unsigned(self, oid: str) -> SignedMessage:
-        """The same message with the unsigned attributes of type ``oid`` removed."""
-        kept = tuple((o, v) for o, v in self.unsigned if o != oid)
-        return SignedMessage(
-            self.certificates,
-            self.signer_index,
-            self.digest_algorithm,
-            self.signature_algorithm,
-            self.signature,
-            self.signed_attrs,
-            self.message_digest,
-            self.signing_time,
-            kept,
-            self.signer_issuer,
-            self.unsigned_skipped,
-        )
-
 
 def dearmor(signature: bytes) -> bytes:
     """The DER inside ``-----BEGIN SIGNED MESSAGE-----`` armor."""

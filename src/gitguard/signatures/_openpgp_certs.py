@@ -24,10 +24,11 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import pysequoia
 
+from gitguard._text import first_line
+from gitguard._text import utc as iso
 from gitguard.model import OpenPGPTrustedCert, Status
 from gitguard.signatures import _openpgp_crypto as cr
 from gitguard.signatures import _openpgp_packets as pk
@@ -55,18 +56,6 @@ _SOFT_REVOCATIONS = {1: "superseded", 3: "retired"}
 _HARD_REVOCATIONS = {0: "no reason given", 2: "key material compromised"}
 POLICY_HASHES = frozenset({8, 9, 10, 12, 14})  # hashes sequoia's StandardPolicy accepts
 _SHA1 = 2
-
-
-def iso(t: int) -> str:
-    try:
-        return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    except (OverflowError, OSError, ValueError):
-        return f"@{t}"
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 _EMAIL_IN_BRACKETS = re.compile(r"<([^<>\s]+@[^<>\s]+)>\s*$")
