@@ -7,17 +7,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import platform
 import sys
 import time
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from gitguard import __version__
 from gitguard._text import color_enabled
-from gitguard.errors import GuardError, PolicyError, UsageError
+from gitguard.errors import EXIT_CODES, GuardError, UsageError, bug_report, failure
 
 if TYPE_CHECKING:
     from gitguard.model import TrustStore
@@ -299,15 +297,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args.keep, sys.stdout)
 
 
-def _bug_report(exc: BaseException) -> None:
-    sys.stderr.write(
-        "guard: internal error — this is a bug in gitguard, please report it with the "
-        "text below.\n"
-        f"gitguard {__version__}, Python {platform.python_version()}, {platform.platform()}\n"
-    )
-    traceback.print_exception(exc, file=sys.stderr)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
@@ -316,28 +305,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         result: int = args.func(args)
         return result
-    except PolicyError as e:
-        sys.stderr.write(
-            f"guard: invalid trust configuration ({len(e.problems)} problem"
-            f"{'s' if len(e.problems) != 1 else ''}):\n"
-        )
-        for problem in e.problems:
-            sys.stderr.write(f"  {problem}\n")
-        return 2
-    except UsageError as e:
-        sys.stderr.write(f"guard: {e}\n")
-        return 2
-    except GuardError as e:
-        sys.stderr.write(f"guard: {e}\n")
-        return 1
-    except KeyboardInterrupt:
-        sys.stderr.write("guard: interrupted\n")
-        return 130
     except BrokenPipeError:
         # Output closed early (e.g. `guard audit | head`): not an error of ours.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
-    except Exception as e:
-        _bug_report(e)
-        return 3
+    except (Exception, KeyboardInterrupt) as e:
+        what = failure(e)
+        if what.kind == "policy":
+            sys.stderr.write(f"guard: invalid trust configuration ({what.message}):\n")
+        elif what.kind == "bug":
+            sys.stderr.write(
+                "guard: internal error — this is a bug in gitguard, please report it with "
+                "the text below.\n" + bug_report(e)
+            )
+        else:
+            sys.stderr.write(f"guard: {what.message}\n")
+        for line in what.details:
+            sys.stderr.write(f"  {line}\n")
+        return EXIT_CODES[what.kind]

@@ -202,25 +202,16 @@ def run_hook(
 
 
 def _internal_error(e: BaseException) -> str:
-    from gitguard.errors import GuardError, PolicyError
+    from gitguard.errors import failure
 
-    if isinstance(e, PolicyError):
-        return _failure("the policy cannot be loaded:", e.problems)
-    if isinstance(e, GuardError):
-        return _failure(str(e))
-    if isinstance(e, KeyboardInterrupt):
-        return _failure("interrupted")
-    import traceback
-
-    where = ""
-    tb = traceback.extract_tb(e.__traceback__)
-    if tb:
-        frame = tb[-1]
-        where = f" at {os.path.basename(frame.filename)}:{frame.lineno}"
-    return _failure(
-        f"internal error in gitguard ({type(e).__name__}: {e}{where}); "
-        "the push is refused until the server administrator fixes it"
-    )
+    what = failure(e)
+    if what.kind == "policy":
+        return _failure("the policy cannot be loaded:", what.details)
+    if what.kind == "bug":
+        return _failure(
+            f"{what.message}; the push is refused until the server administrator fixes it"
+        )
+    return _failure(what.message, what.details)
 
 
 def _read_stdin() -> bytes:

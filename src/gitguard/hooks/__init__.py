@@ -45,33 +45,24 @@ class HookParser(argparse.ArgumentParser):
 
 
 def run_hook(name: str, body: Callable[[], int]) -> int:
-    """Run a hook body, mapping failures to exit codes. An expected failure (no
-    repository, unreadable policy) blocks with its message: a hook fails closed."""
-    from gitguard.errors import GuardError, PolicyError
+    """Run a hook body, mapping failures to exit codes (:func:`gitguard.errors.failure`).
+    An expected failure (no repository, unreadable policy) blocks with its message: a
+    hook fails closed."""
+    from gitguard.errors import bug_report, failure
 
     try:
         return body()
-    except PolicyError as e:
-        say(f"{name}: invalid gitguard policy or trust input; blocking until it is fixed:")
-        for problem in e.problems:
-            say(f"  {problem}")
-        return 1
-    except GuardError as e:
-        say(f"{name}: {e}")
-        return 1
-    except KeyboardInterrupt:
-        say(f"{name}: interrupted")
-        return 130
-    except Exception as e:
-        import platform
-        import traceback
-
-        from gitguard import __version__
-
-        say(
-            f"{name}: internal error — this is a bug in gitguard, please report it with the "
-            f"text below.\ngitguard {__version__}, Python {platform.python_version()}, "
-            f"{platform.platform()}"
-        )
-        traceback.print_exception(e, file=sys.stderr)
-        return 3
+    except (Exception, KeyboardInterrupt) as e:
+        what = failure(e)
+        if what.kind == "policy":
+            say(f"{name}: invalid gitguard policy or trust input; blocking until it is fixed:")
+        elif what.kind == "bug":
+            say(
+                f"{name}: internal error — this is a bug in gitguard, please report it with "
+                f"the text below.\n{bug_report(e)}"
+            )
+        else:
+            say(f"{name}: {what.message}")
+        for line in what.details:
+            say(f"  {line}")
+        return {"interrupted": 130, "bug": 3}.get(what.kind, 1)
