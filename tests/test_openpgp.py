@@ -236,14 +236,18 @@ class SecretKey:
         sig_type: int = 0x00,
         extra_hashed: bytes = b"",
         issuer: bool = True,
+        hash_algo: int = 8,
     ) -> bytes:
-        """A v4 signature packet (SHA-256) with the given hashed subpackets."""
+        """A v4 signature packet (SHA-256, or ``hash_algo`` for EdDSA keys) with the
+        given hashed subpackets."""
         hashed = subpacket(2, created.to_bytes(4, "big")) + extra_hashed
         if issuer:
             hashed += subpacket(33, b"\x04" + self.fpr)
         unhashed = subpacket(16, self.fpr[-8:]) if issuer else b""
-        head = bytes([4, sig_type, self.pk_algo, 8]) + len(hashed).to_bytes(2, "big") + hashed
-        digest = hashlib.sha256(data + head + b"\x04\xff" + len(head).to_bytes(4, "big")).digest()
+        head = bytes([4, sig_type, self.pk_algo, hash_algo]) + len(hashed).to_bytes(2, "big")
+        head += hashed
+        digest = cr.digest(hash_algo, (data, head, b"\x04\xff" + len(head).to_bytes(4, "big")))
+        assert digest is not None
         body = head + len(unhashed).to_bytes(2, "big") + unhashed + digest[:2]
         return packet(pk.TAG_SIGNATURE, body + self.sign_digest(digest))
 
@@ -1008,3 +1012,44 @@ def test_cached_verdict_is_keyed_by_everything_signed(world: World) -> None:
         seen = {id(c): verifier.verify(c.data, c.signature, when=None).status for c in order}
         assert seen[id(plain)] is Status.GOOD
         assert seen[id(expiring)] is Status.EXPIRED_KEY
+
+
+@pytest.mark.parametrize(
+    ("hash_algo", "status", "words"),
+    [
+        (12, Status.BAD_SIGNATURE, "SHA3-256, which gitguard does not accept"),
+        (11, Status.BAD_SIGNATURE, "SHA-224, which gitguard does not accept"),
+        (2, Status.WEAK_ALGORITHM, "uses SHA-1, which gitguard refuses"),
+        (10, Status.GOOD, "good signature"),
+    ],
+)
+def test_data_signature_hashes(world: World, hash_algo: int, status: Status, words: str) -> None:
+    key = SecretKey.from_gpg(world.signing, world.fprs["ed25519"])
+    data = payload(41)
+    result = world.ours(Case(data, armor(key.v4(data, created=T0 + DAY, hash_algo=hash_algo))))
+    assert result.status is status, result.reason
+    assert words in result.reason
+
+
+def test_repeated_signature_expiration_is_malformed(world: World) -> None:
+    """gpg reads the first, RFC 9580 the last: gitguard refuses to choose."""
+    key = SecretKey.from_gpg(world.signing, world.fprs["ed25519"])
+    data = payload(42)
+    twice = subpacket(3, (10 * DAY).to_bytes(4, "big")) + subpacket(3, b"\0\0\0\x01")
+    result = world.ours(Case(data, armor(key.v4(data, created=T0 + DAY, extra_hashed=twice))))
+    assert (result.status, result.reason) == (
+        Status.MALFORMED,
+        "signature has a repeated expiration time",
+    )
+
+
+def test_indeterminate_length_and_v2_packets(world: World) -> None:
+    key = SecretKey.from_gpg(world.signing, world.fprs["rsa2048"])
+    data = payload(43)
+    body = pk.split_packets(key.v3(data, created=T0 + DAY))[0][1]
+    indeterminate = bytes([0x80 | (pk.TAG_SIGNATURE << 2) | 3]) + body
+    result = world.ours(Case(data, armor(indeterminate)))
+    assert result.status is Status.MALFORMED
+    assert "indeterminate length" in result.reason
+    v2 = packet(pk.TAG_SIGNATURE, b"\x02" + body[1:])
+    assert world.ours(Case(data, armor(v2))).status is Status.GOOD

@@ -107,12 +107,19 @@ class Verifier:
             )
         fmt = detect_format(signature)
         if fmt is None:
-            return Verification(
-                None,
-                Status.MALFORMED,
-                "signature does not start with a recognised armor header (-----BEGIN PGP "
-                "SIGNATURE-----, SSH SIGNATURE or SIGNED MESSAGE); git cannot verify it either",
-            )
+            if signature.startswith(b"-----BEGIN PGP MESSAGE-----"):
+                reason = (
+                    "signature is an OpenPGP message armor ('PGP MESSAGE'); git writes "
+                    "detached signatures ('PGP SIGNATURE'), the only OpenPGP armor "
+                    "gitguard accepts"
+                )
+            else:
+                reason = (
+                    "signature does not start with a recognised armor header (-----BEGIN "
+                    "PGP SIGNATURE-----, SSH SIGNATURE or SIGNED MESSAGE); git cannot "
+                    "verify it either"
+                )
+            return Verification(None, Status.MALFORMED, reason)
         return self._get(fmt).verify(payload, signature, when=when)
 
 

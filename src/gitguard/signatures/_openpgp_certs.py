@@ -493,9 +493,10 @@ def judge(key: Key, sig: pk.SigPacket, problem: str, sha1_self_signatures: str) 
             "signature (GnuPG replaces self-signatures when an expiry changes); it was "
             "valid then by that binding, as gpg also judges"
         )
-    if sig.version == 3:
+    if sig.version < 4:
         notes.append(
-            "a version 3 signature packet (RFC 4880 section 5.2.2), which Sequoia's policy "
+            f"a version {sig.version} signature packet (RFC 4880 section 5.2.2), which "
+            "Sequoia's policy "
             "no longer accepts and GnuPG does: judged by its value and the key's validity"
         )
     if notes:

@@ -223,13 +223,15 @@ def split_packets(data: bytes) -> list[tuple[int, bytes]]:
             tag = (header >> 2) & 0x0F
             length_type = header & 0x03
             if length_type == 3:
-                length = end - pos
-            else:
-                size = 1 << length_type
-                if pos + size > end:
-                    raise PacketError("OpenPGP packet length is truncated")
-                length = int.from_bytes(data[pos : pos + size], "big")
-                pos += size
+                raise PacketError(
+                    "OpenPGP packet has an indeterminate length (old format), which "
+                    "RFC 9580 section 4.2.2.4 does not allow for signatures or keys"
+                )
+            size = 1 << length_type
+            if pos + size > end:
+                raise PacketError("OpenPGP packet length is truncated")
+            length = int.from_bytes(data[pos : pos + size], "big")
+            pos += size
         if tag == 0:
             raise PacketError("OpenPGP packet has the reserved tag 0")
         if length > end - pos:
@@ -319,7 +321,7 @@ class SigPacket:
     @property
     def trailer(self) -> bytes:
         """The hash trailer: 0x04 0xFF and the hashed part's length (v4); none (v3)."""
-        if self.version == 3:
+        if self.version < 4:
             return b""
         return b"\x04\xff" + len(self.hashed_part).to_bytes(4, "big")
 
@@ -328,8 +330,8 @@ class SigPacket:
         creation time and its value: the hashed part with the creation time's value
         zeroed. Two signatures with the same profile, key and validity interval get
         the same key-validity verdict (the verifier's cache key)."""
-        if self.version == 3:
-            return bytes((3, self.sig_type, self.pk_algo, self.hash_algo))
+        if self.version < 4:
+            return bytes((self.version, self.sig_type, self.pk_algo, self.hash_algo))
         at = self.created_at
         if at < 0:
             return self.hashed_part
@@ -345,9 +347,9 @@ class SigPacket:
         value = b"".join(encode_mpi(m) for m in self.material) if self.mpis else self.material[0]
         tail = digest[:2] + value
         keyid = self.issuer_keyid or (self.issuer_fpr[-8:] if self.issuer_fpr else None)
-        if self.version == 3:
+        if self.version < 4:
             body = (
-                b"\x03\x05"
+                bytes((self.version, 5))
                 + self.hashed_part
                 + (keyid or b"\0" * 8)
                 + bytes((self.pk_algo, self.hash_algo))
@@ -431,7 +433,7 @@ def _parse_v3(body: bytes) -> SigPacket:
     pk_algo, hash_algo = body[15], body[16]
     material, mpis = _material(body, 19, pk_algo)
     return SigPacket(
-        3,
+        body[0],
         sig_type,
         pk_algo,
         hash_algo,
@@ -457,10 +459,12 @@ def parse_signature(body: bytes) -> SigPacket:
     if not body:
         raise PacketError("signature packet is empty")
     version = body[0]
-    if version == 3:
+    if version in (2, 3):  # v2 (RFC 1991) has the v3 format
         return _parse_v3(body)
     if version != 4:
-        raise PacketError(f"unsupported OpenPGP signature version {version} (v3 and v4 are read)")
+        raise PacketError(
+            f"unsupported OpenPGP signature version {version} (v2, v3 and v4 are read)"
+        )
     if len(body) < 6:
         raise PacketError("signature packet is truncated")
     sig_type, pk_algo, hash_algo = body[1], body[2], body[3]
@@ -474,6 +478,7 @@ def parse_signature(body: bytes) -> SigPacket:
 
     created = expires = key_expires = flags = reason = None
     created_at = -1
+    seen_expiry = False
     fpr: bytes | None = None
     keyid: bytes | None = None
     critical: list[int] = []
@@ -503,6 +508,10 @@ def parse_signature(body: bytes) -> SigPacket:
                 raise PacketError("signature names two different issuer key ids")
             keyid = value
         elif kind == SUB_SIG_EXPIRES:
+            if seen_expiry:
+                # GnuPG reads the first, a last-wins reader the last: refuse the choice.
+                raise PacketError("signature has a repeated expiration time")
+            seen_expiry = True
             expires = int.from_bytes(value, "big") or None
         elif kind == SUB_KEY_EXPIRES:
             key_expires = int.from_bytes(value, "big") or None

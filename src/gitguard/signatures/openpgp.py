@@ -68,7 +68,14 @@ Differences from ``git verify-commit`` (gpg 2.2), all deliberate:
 - An issuer fingerprint found only in the unhashed area selects the key (gpg reads
   it from the hashed area only and says E): it is not signed, but it only chooses
   which trusted key the signature must then verify under.
-- SHA3-256/SHA3-512 signatures (RFC 9580) are verified; gpg 2.2 does not know them.
+- Data signatures must use SHA-256, SHA-384 or SHA-512: SHA3 (which gpg 2.2 cannot
+  verify, and Sequoia not with RSA) and SHA-224 are refused, where git says N or E.
+- Encodings gpg tolerates but git never writes are refused: armor variations (a
+  doubled checksum, headers without the blank line, a mislabelled END, a
+  ``PGP MESSAGE`` armor), bytes after the signature value, packet lengths beyond the
+  data, indeterminate lengths, wrapped or preceded packets, an algorithm field that
+  names another algorithm than the key's, repeated signature expirations, and
+  subpackets Sequoia cannot parse or does not honour as critical (key block).
 - Text-mode signatures, several signatures, trailing packets are refused; gpg
   verifies each signature it finds. Signatures claiming a time in the future are
   ``not-yet-valid``; gpg accepts them.
@@ -121,8 +128,8 @@ _SIG_TYPE_NAMES = {
     0x28: "subkey revocation",
     0x40: "timestamp",
 }
-# Hashes the fast path takes; the others (SHA-224, weak, unknown) go the long way.
-_FAST_HASHES = frozenset({8, 9, 10, 12, 14})
+# The hashes a data signature may use (SHA-256/384/512); the others are refused.
+_FAST_HASHES = frozenset({8, 9, 10})
 _DAMAGED = "its armor checksum (CRC-24) does not match either: the signature was damaged or edited"
 
 
@@ -161,7 +168,7 @@ class OpenPGPVerifier:
         self.warnings: list[TrustWarning] = []
         self._by_fpr: dict[bytes, list[Key]] = {}
         self._by_keyid: dict[bytes, list[Key]] = {}
-        self._cache: dict[tuple[int, int, bytes], Verdict | None] = {}
+        self._cache: dict[tuple[int, int, bytes], str | None] = {}
         now = int(time.time())
         serial = 0
         for entry in certs:
@@ -343,11 +350,28 @@ class OpenPGPVerifier:
             )
         hash_name = cr.HASH_NAMES.get(sig.hash_algo, f"hash algorithm {sig.hash_algo}")
         digest = cr.digest(sig.hash_algo, (payload, sig.hashed_part, sig.trailer))
-        if digest is None:
-            weak = sig.hash_algo in cr.WEAK_HASHES
+        if sig.hash_algo in cr.WEAK_HASHES:
+            # Refused whether or not it verifies (OpenSSL may not even offer
+            # RIPEMD-160 for RSA or ECDSA); the reason says which.
+            valid = digest is not None and check.verify(digest, sig.hash_algo, sig.material)
             return result(
-                Status.WEAK_ALGORITHM if weak else Status.BAD_SIGNATURE,
-                f"signature uses {hash_name}, which gitguard does not accept",
+                Status.WEAK_ALGORITHM,
+                f"signature by {what} uses {hash_name}, which gitguard refuses "
+                + (
+                    "(gpg 2.2 and git still accept it)"
+                    if valid
+                    else "(and it does not verify over the signed data either)"
+                ),
+                "B",
+            )
+        if digest is None or sig.hash_algo not in _FAST_HASHES:
+            # SHA-224 (shorter than a P-256 key's order), SHA3 (GnuPG 2.2 cannot
+            # verify it; Sequoia not with RSA) and unknown hashes: git cannot say G
+            # for them, so neither does gitguard.
+            return result(
+                Status.BAD_SIGNATURE,
+                f"signature uses {hash_name}, which gitguard does not accept for signatures "
+                "(SHA-256, SHA-384 and SHA-512 are)",
                 "B",
             )
         if ok is None:
@@ -366,13 +390,6 @@ class OpenPGPVerifier:
             return result(
                 Status.BAD_SIGNATURE,
                 f"signature by {what} does not verify over the signed data",
-                "B",
-            )
-        if sig.hash_algo in cr.WEAK_HASHES:
-            return result(
-                Status.WEAK_ALGORITHM,
-                f"signature by {what} uses {hash_name}, which gitguard refuses "
-                "(gpg 2.2 and git still accept it)",
                 "B",
             )
         if check.refusal is not None:
@@ -429,13 +446,17 @@ class OpenPGPVerifier:
         interval = bisect.bisect_right(cert.breakpoints, sig.created or 0)
         cache_key = (key.serial, interval, sig.profile())
         try:
-            return self._cache[cache_key]
+            problem = self._cache[cache_key]
         except KeyError:
-            pass
-        problem = sequoia_refuses(cert.seq, payload, sig.normalized(digest), key.fpr)
-        verdict = None if problem is None else judge(key, sig, problem, self.sha1_self_signatures)
-        if verdict is None or verdict.cacheable:
-            self._cache[cache_key] = verdict
+            problem = sequoia_refuses(cert.seq, payload, sig.normalized(digest), key.fpr)
+            self._cache[cache_key] = problem
+        if problem is None:
+            return None
+        # sequoia's answer is cached, the explanation is not: its reason names this
+        # signature's own time, and the model answers from cached bindings.
+        verdict = judge(key, sig, problem, self.sha1_self_signatures)
+        if not verdict.cacheable:
+            del self._cache[cache_key]
         return verdict
 
 
