@@ -716,8 +716,8 @@ def micro_x509(repo: X509Repo, env: dict[str, str], limit: int) -> list[tuple[st
             assert m.signing_time is not None
             _policy_builder(store, m.signing_time, ee_san_optional=False).verify(cert, [])
 
-    from gitguard.policy import load_policy_file
     from gitguard.signatures.x509 import X509Verifier
+    from gitguard.trust.policy import load_policy_file
 
     trust = load_policy_file(repo.policy).trust.x509
 

@@ -761,7 +761,7 @@ def run_audit(
 ) -> AuditRun:
     """``guard -C REPO audit ARGS --format FMT --output OUT``, in-process, with
     ``os.environ`` set to ``env`` (default: the repository's environment)."""
-    from gitguard.cli import main
+    from gitguard.cli.main import main
 
     out.unlink(missing_ok=True)
     argv = ["-C", str(repo.path), "audit", *args, "--format", fmt, "--output", str(out)]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitfixtures import Repo, SshKey, make_ssh_key, run, tool_env
-from gitguard.serverinstall import InstallResult, install
+from gitguard.server.install import InstallResult, install
 
 
 @dataclass(frozen=True)

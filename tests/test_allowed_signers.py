@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from gitguard.allowed_signers import (
+from gitguard.errors import PolicyError
+from gitguard.model import SshTrustedKey
+from gitguard.trust.allowed_signers import (
     load_allowed_signers,
     parse_allowed_signers,
     parse_allowed_signers_lines,
     parse_time,
 )
-from gitguard.errors import PolicyError
-from gitguard.model import SshTrustedKey
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,9 @@ from gitfixtures import (
     tool_env,
 )
 from gitguard.gitobjects import Repo as GitRepo
-from gitguard.policy import load_policy_file
-from gitguard.receive import RefUpdate, check_updates
-from gitguard.serverinstall import shim_text
+from gitguard.server.install import shim_text
+from gitguard.server.receive import RefUpdate, check_updates
+from gitguard.trust.policy import load_policy_file
 from receivefixtures import Keys, Push, Server, make_keys, policy_text, push
 
 RULES = """

@@ -56,8 +56,8 @@ from gitfixtures import (
 )
 from gitfixtures import Signer as GitSigner
 from gitguard.errors import PolicyError
-from gitguard.policy import load_policy_file
-from gitguard.trustfiles import load_key_files
+from gitguard.trust.files import load_key_files
+from gitguard.trust.policy import load_policy_file
 from receivefixtures import Keys, Server, make_keys, push
 from servers import Server as HttpServer
 from servers import http_server
@@ -584,7 +584,7 @@ def test_carol_cannot_push_where_only_alice_may(tw: TrustWorld) -> None:
 
 def test_key_files_next_to_a_policy_cannot_borrow_its_signers(tw: TrustWorld) -> None:
     """``guard audit --policy P --allowed-signers F --openpgp-key C``: the extra files
-    follow the policy's rule (:func:`gitguard.trustfiles.load_key_files` with the
+    follow the policy's rule (:func:`gitguard.trust.files.load_key_files` with the
     policy). Every problem at once, with the fix."""
     k = tw.ids.keys
     policy = load_policy_file(tw.policy)

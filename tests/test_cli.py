@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gitguard.cli import main
+from gitguard.cli.main import main
 
 
 def _repo(tmp: Path) -> Path:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from gitfixtures import GpgHome, make_ssh_key, run, tool_env
-from gitguard.client import (
+from gitguard.client.checks import (
     GitConfig,
     PushLine,
     _openssh_private_public_blob,
@@ -354,7 +354,7 @@ def test_hooks_install_respects_core_hooks_path_and_foreign_hooks(tmp_path: Path
     dev.guard("hooks", "install", "--force")
     assert (shared / "pre-push.gitguard-backup").read_text() == "#!/bin/sh\necho mine\n"
     for name in CLIENT_HOOKS:
-        assert f"{sys.executable} -m gitguard.hooks." in (shared / name).read_text()
+        assert f"{sys.executable} -m gitguard.client.hooks." in (shared / name).read_text()
         assert not (dev.repo / ".git" / "hooks" / name).exists()
     dev.guard("hooks", "install")  # our own hooks are updated in place
 

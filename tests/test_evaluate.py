@@ -9,7 +9,7 @@ import pytest
 
 from gitguard.evaluate import GIT_CODES, HINTS, evaluate
 from gitguard.model import Format, Kind, SignedObject, Status, TrustStore, Verification
-from gitguard.policy import Policy, Signer
+from gitguard.trust.policy import Policy, Signer
 
 OBJ = SignedObject(
     oid="a" * 40,

@@ -14,8 +14,8 @@ import pysequoia
 import pytest
 
 from gitguard.errors import PolicyError
-from gitguard.gittrust import collect_git_trust, trust_from_git
-from gitguard.sshkeys import fingerprint
+from gitguard.trust.gittrust import collect_git_trust, trust_from_git
+from gitguard.trust.sshkeys import fingerprint
 
 GPG = ("gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", "")
 
@@ -154,11 +154,11 @@ def test_no_gnupg_home_is_an_empty_openpgp_part(
     repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv("GNUPGHOME", str(tmp_path / "absent"))
-    with caplog.at_level(logging.INFO, logger="gitguard.gittrust"):
+    with caplog.at_level(logging.INFO, logger="gitguard.trust.gittrust"):
         store = trust_from_git(repo)
     assert store.openpgp == ()
     assert store.ssh == ()
-    assert [r.getMessage() for r in caplog.records if r.name == "gitguard.gittrust"] == [
+    assert [r.getMessage() for r in caplog.records if r.name == "gitguard.trust.gittrust"] == [
         "git config gpg.ssh.allowedSignersFile is not set: no SSH key is trusted",
         f"no GnuPG home at {tmp_path / 'absent'}: no OpenPGP key is trusted",
     ]

@@ -21,20 +21,22 @@ from receivefixtures import Server, push
 EXPECTED_GITGUARD = {
     "gitguard",
     "gitguard._digest",
-    "gitguard._text",
     "gitguard._spawn",
-    "gitguard.cli_server",
+    "gitguard._text",
     "gitguard.errors",
     "gitguard.evaluate",
     "gitguard.git",
     "gitguard.gitobjects",
     "gitguard.model",
-    "gitguard.policy",
-    "gitguard.policycache",
-    "gitguard.receive",
+    "gitguard.server",
+    "gitguard.server.hook",
+    "gitguard.server.receive",
     "gitguard.signatures",
     "gitguard.signatures.ssh",
-    "gitguard.sshkeys",
+    "gitguard.trust",
+    "gitguard.trust.policy",
+    "gitguard.trust.policycache",
+    "gitguard.trust.sshkeys",
 }
 THIRD_PARTY_ALLOWED = {"cryptography", "nacl", "_cffi_backend"}
 FORBIDDEN = {
@@ -74,7 +76,7 @@ def test_one_commit_push_imports_only_what_it_needs(tmp_path: Path) -> None:
         for line in p.stderr.splitlines()
         if "import time:" in line and "|" in line and "imported package" not in line
     }
-    assert "gitguard.receive" in imported, p.stderr  # the measurement works
+    assert "gitguard.server.receive" in imported, p.stderr  # the measurement works
     assert {m for m in imported if m.startswith("gitguard")} == EXPECTED_GITGUARD
     top = {m.split(".")[0] for m in imported}
     stdlib = set(sys.stdlib_module_names)

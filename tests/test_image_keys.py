@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
-from gitguard.cli import main
+from gitguard.cli.main import main
 from gitguard.images import KeyFileError
 from gitguard.images.keys import (
     COSIGN_LABEL,

@@ -22,7 +22,7 @@ import pytest
 import yaml  # type: ignore[import-untyped]
 
 from gitfixtures import tool_env as git_tool_env
-from gitguard.cli import main
+from gitguard.cli.main import main
 from gitguard.images import PayloadError, RegistryError
 from gitguard.images.keys import load_public_key, read_private_key, read_public_key
 from gitguard.images.oci import (

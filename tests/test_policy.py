@@ -15,7 +15,7 @@ import pytest
 
 from gitguard.errors import PolicyError
 from gitguard.model import TrustStore
-from gitguard.policy import (
+from gitguard.trust.policy import (
     FrozenMap,
     Policy,
     Release,
@@ -28,7 +28,7 @@ from gitguard.policy import (
     read_certificates,
     show_path,
 )
-from gitguard.sshkeys import fingerprint, parse_public_key_line
+from gitguard.trust.sshkeys import fingerprint, parse_public_key_line
 
 GPG = ("gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", "")
 

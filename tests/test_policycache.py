@@ -1,4 +1,4 @@
-"""The receive hook's cache of parsed policy TOML (gitguard.policycache): a cached
+"""The receive hook's cache of parsed policy TOML (gitguard.trust.policycache): a cached
 parse is exactly what tomllib gives, it is used only for the very bytes it came from,
 and a broken cache file is ignored, never trusted and never fatal."""
 
@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from gitfixtures import Repo, ssh_signer, tool_env
-from gitguard import policycache
 from gitguard.errors import PolicyError
-from gitguard.policy import load_policy
-from gitguard.serverinstall import install
+from gitguard.server.install import install
+from gitguard.trust import policycache
+from gitguard.trust.policy import load_policy
 from receivefixtures import Keys, Server, make_keys, policy_text, push
 
 

@@ -24,8 +24,7 @@ import pytest
 
 from gitfixtures import GpgHome, GpgKey, Repo, Signer, openpgp_signer, ssh_signer, tool_env
 from gitguard.model import TrustStore
-from gitguard.policy import Policy
-from gitguard.pushcert import (
+from gitguard.server.pushcert import (
     PushCert,
     PushCertError,
     check_certificate,
@@ -35,6 +34,7 @@ from gitguard.pushcert import (
     split_signature,
 )
 from gitguard.signatures import Verifier
+from gitguard.trust.policy import Policy
 from receivefixtures import Keys, Push, Server, make_keys, push
 
 Z = "0" * 40

@@ -551,7 +551,7 @@ def gitguard_one_run(
     repo: Path, env: dict[str, str], trust_args: list[str], oids: list[str], out: Path
 ) -> tuple[list[dict[str, Any]], str]:
     """All objects in one run, in the given order: ``guard audit --no-walk`` when the
-    CLI has it, else the library (one :class:`gitguard.audit.Checker`) in a process of
+    CLI has it, else the library (one :class:`gitguard.audit.run.Checker`) in a process of
     its own. Returns the results and which way was used."""
     if cli_has_no_walk(env):
         guard = Path(sys.executable).with_name("guard")
@@ -594,15 +594,15 @@ def _helper_main(argv: list[str]) -> int:
     """``python tests/test_realworld.py run|alone REPO --openpgp-key F… --allowed-signers F``
     with object ids on stdin: gitguard's verdicts (its library) as JSON on stdout.
 
-    ``run``: one :class:`gitguard.audit.Checker` for all objects, in the order given.
+    ``run``: one :class:`gitguard.audit.run.Checker` for all objects, in the order given.
     ``alone``: each object in a process forked for it (two at a time), which builds
     its own verifier and object reader; the trust store (the parsed key files, data
     that verifying never changes) is loaded once before forking."""
     import argparse
     import tempfile
 
-    from gitguard.audit import AuditSpec, Checker
-    from gitguard.cli import load_trust
+    from gitguard.audit.run import AuditSpec, Checker
+    from gitguard.cli.main import load_trust
     from gitguard.gitobjects import open_repo
 
     p = argparse.ArgumentParser()

@@ -29,8 +29,7 @@ from gitguard.errors import GuardError
 from gitguard.evaluate import HINTS, Verdict, evaluate
 from gitguard.gitobjects import Repo as GitRepo
 from gitguard.model import Format, Kind, SignedObject, Status, TrustStore, Verification
-from gitguard.policy import Policy, Signer
-from gitguard.receive import (
+from gitguard.server.receive import (
     ReceiveResult,
     RefProblem,
     RefResult,
@@ -38,6 +37,7 @@ from gitguard.receive import (
     format_report,
     parse_updates,
 )
+from gitguard.trust.policy import Policy, Signer
 from receivefixtures import Keys, Push, Server, committer_env, make_keys, policy_text, push
 
 MAIN = """
@@ -879,7 +879,7 @@ def test_receive_pack_sees_objects_only_in_quarantine(world: World) -> None:
 def test_a_bug_refuses_the_push_and_says_where() -> None:
     """Anything unexpected while deciding is reported as an internal error (the hook
     then exits 1): the push is refused, never let through."""
-    from gitguard.cli_server import _internal_error
+    from gitguard.server.hook import _internal_error
 
     table: dict[str, int] = {}
     try:

@@ -19,15 +19,14 @@ import pytest
 
 from gitfixtures import Repo, SshKey, make_ssh_key, ssh_signer
 from gitfixtures import tool_env as git_tool_env
-from gitguard.cli import main
+from gitguard.cli.main import main
 from gitguard.gitobjects import open_repo
 from gitguard.images.keys import read_public_key
 from gitguard.images.oci import LayoutStore, signature_tag
 from gitguard.images.reference import parse_reference
 from gitguard.images.registry import RegistryStore
 from gitguard.images.verify import IdentityRule, verify_image
-from gitguard.policy import Policy, load_policy_file
-from gitguard.release import (
+from gitguard.release.trigger import (
     BACKOFF_BASE,
     MAX_ATTEMPTS,
     ReleaseQueue,
@@ -35,6 +34,7 @@ from gitguard.release import (
     open_queue,
     queue_path,
 )
+from gitguard.trust.policy import Policy, load_policy_file
 from imagefixtures import PASSWORD, make_layout, push_image, write_keys
 from registry import Registry, docker_registry, tool_env
 

@@ -17,9 +17,9 @@ import pytest
 
 import gitguard
 from gitfixtures import Repo, ssh_signer, tool_env
-from gitguard.cli import main
+from gitguard.cli.main import main
 from gitguard.errors import GuardError, PolicyError
-from gitguard.serverinstall import CHAINED_SUFFIX, SHIM_MARKER, check, install
+from gitguard.server.install import CHAINED_SUFFIX, SHIM_MARKER, check, install
 from receivefixtures import Keys, Server, make_keys, policy_text, push
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,10 +121,22 @@ def test_a_shim_that_cannot_load_gitguard_refuses_with_a_reason(world: World) ->
     assert "Traceback" not in output
 
 
+def test_shims_written_before_the_layout_change_still_decide(world: World) -> None:
+    """Shims installed by earlier versions import ``gitguard.cli_server``: they keep
+    working (accept the good push, refuse the bad one) until installed again."""
+    world.server.install(world.policy)
+    shim = world.hooks / "pre-receive"
+    text = shim.read_text()
+    assert "from gitguard.server.hook import hook_main" in text
+    shim.write_text(text.replace("gitguard.server.hook", "gitguard.cli_server"))
+    assert world.push_signed()
+    assert not world.push_unsigned()
+
+
 def test_shims_keep_site_when_the_interpreter_needs_it(world: World) -> None:
     """An interpreter that cannot load the hook's modules without site (here: one that
     does not exist while the shim is written) gets a plain -I shim."""
-    from gitguard.serverinstall import site_paths
+    from gitguard.server.install import site_paths
 
     assert site_paths(str(world.tmp / "no-such-python")) is None
     install(world.server.path, policy=world.policy, python=str(world.tmp / "no-such-python"))
@@ -334,7 +346,7 @@ def test_configured_time_limit(world: World) -> None:
 def test_post_receive_shim_starts_python_only_for_pushed_tags(tmp_path: Path) -> None:
     """Release signing only ever concerns tags: a push without one must not pay for
     an interpreter start. A missing interpreter shows whether it was started."""
-    from gitguard.serverinstall import shim_command, shim_text
+    from gitguard.server.install import shim_command, shim_text
 
     shim = tmp_path / "post-receive"
     shim.write_text(shim_text("post-receive", str(tmp_path / "no-such-python"), None))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from gitfixtures import GpgHome, make_ssh_key, run
-from gitguard.cli import main
+from gitguard.cli.main import main
 
 
 @pytest.fixture

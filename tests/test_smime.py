@@ -382,7 +382,7 @@ def test_openssl_agrees(world: World, case: str, tmp_path: Path) -> None:
 
 def test_policy_needs_a_ca_bundle_for_email_identities(tmp_path: Path) -> None:
     from gitguard.errors import PolicyError
-    from gitguard.policy import load_policy
+    from gitguard.trust.policy import load_policy
 
     text = 'version = 1\n[[signer]]\nname = "a"\nx509 = [{ email = "a@corp.example" }]\n'
     with pytest.raises(PolicyError) as e:

@@ -31,7 +31,7 @@ from gitguard.model import SshTrustedKey, Status, TrustStore, Verification
 from gitguard.signatures import Verifier
 from gitguard.signatures import ssh as ssh_module
 from gitguard.signatures.ssh import SshVerifier
-from gitguard.sshkeys import parse_public_key_line
+from gitguard.trust.sshkeys import parse_public_key_line
 
 SK_SIGN = Path(__file__).with_name("sk_sign.py")
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"

@@ -35,11 +35,11 @@ from cryptography.hazmat.primitives import serialization
 from gitfixtures import Repo, run_audit, split_signature, split_tag_signature, tool_env
 from gitguard.gitobjects import parse_commit, parse_tag
 from gitguard.model import SigstoreIdentity, Status, TrustStore, X509Email, X509Trust
-from gitguard.policy import load_policy
 from gitguard.signatures import Verifier, _cms, _rekor
 from gitguard.signatures._x509_chain import ChainError, oidc_issuer
 from gitguard.signatures._x509_trustroot import PINNED_SHA256, pinned_bytes
 from gitguard.signatures.x509 import X509Result, X509Verifier
+from gitguard.trust.policy import load_policy
 from test_cms_fast_path import attribute, ber_wrapped, with_unsigned_contents
 
 DATA = Path(__file__).parent / "data" / "gitsign"

@@ -1,3 +1,3 @@
-from gitguard.cli import main
+from gitguard.cli.main import main
 
 raise SystemExit(main())

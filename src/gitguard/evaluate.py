@@ -13,7 +13,7 @@ from gitguard._text import utc
 from gitguard.model import Format, Kind, SignedObject, Status, Verification
 
 if TYPE_CHECKING:
-    from gitguard.policy import Policy
+    from gitguard.trust.policy import Policy
 
 # git's %G? letter for each status, where the format does not say otherwise.
 # Statuses git has no letter for are given the letter git shows for the same

@@ -52,7 +52,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from gitguard._digest import sha256, sha512
 from gitguard.model import Format, SshTrustedKey, Status, Verification
-from gitguard.sshkeys import fingerprint
+from gitguard.trust.sshkeys import fingerprint
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric import ec

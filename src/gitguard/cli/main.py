@@ -19,7 +19,7 @@ from gitguard.errors import EXIT_CODES, GuardError, UsageError, bug_report, fail
 
 if TYPE_CHECKING:
     from gitguard.model import TrustStore
-    from gitguard.policy import Policy
+    from gitguard.trust.policy import Policy
 
 
 # Further command groups. Each module defines ``register(subparsers)``, adding its
@@ -27,9 +27,9 @@ if TYPE_CHECKING:
 # Keep these modules to argparse definitions: their heavy imports belong inside the
 # handlers, so ``guard --help`` and the hook paths stay fast.
 COMMAND_MODULES: tuple[str, ...] = (
-    "gitguard.cli_client",
-    "gitguard.cli_server",
-    "gitguard.cli_image",
+    "gitguard.cli.client",
+    "gitguard.cli.server",
+    "gitguard.cli.image",
 )
 
 
@@ -154,13 +154,13 @@ def load_trust(
     ssh: list = []  # type: ignore[type-arg]
     pgp: list = []  # type: ignore[type-arg]
     if policy_path is not None:
-        from gitguard.policy import load_policy_file
+        from gitguard.trust.policy import load_policy_file
 
         policy = load_policy_file(policy_path)
         ssh.extend(policy.trust.ssh)
         pgp.extend(policy.trust.openpgp)
     if allowed_signers or openpgp_keys:
-        from gitguard.trustfiles import load_key_files
+        from gitguard.trust.files import load_key_files
 
         extra = load_key_files(allowed_signers, openpgp_keys, policy=policy)
         ssh.extend(extra.ssh)
@@ -173,7 +173,7 @@ def load_trust(
         )
         x509 = x509._replace(sigstore=x509.sigstore + extra_ids)
     if policy is None and not allowed_signers and not openpgp_keys and not sigstore:
-        from gitguard.gittrust import collect_git_trust
+        from gitguard.trust.gittrust import collect_git_trust
 
         store, notes = collect_git_trust(Path(repo_path or "."))
         for note in notes:
@@ -214,9 +214,9 @@ class _Progress:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from gitguard.audit import AuditSpec, Batch, default_jobs, run_audit, select
+    from gitguard.audit.report import JsonReport, Report, SarifReport, TextReport
+    from gitguard.audit.run import AuditSpec, Batch, default_jobs, run_audit, select
     from gitguard.gitobjects import open_repo
-    from gitguard.report import JsonReport, Report, SarifReport, TextReport
 
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
@@ -292,7 +292,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from gitguard.demo import run_demo
+    from gitguard.cli.demo import run_demo
 
     return run_demo(args.keep, sys.stdout)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gitguard.hooks import HookParser, color_enabled, run_hook, say
+from gitguard.client.hooks import HookParser, color_enabled, run_hook, say
 
 NAME = "guard-post-commit"
 
@@ -21,7 +21,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def body() -> int:
         import sys
 
-        from gitguard.client import (
+        from gitguard.client.checks import (
             check_head,
             client_trust,
             current_branch,

@@ -2,7 +2,7 @@
 
 API (shared by the server hooks and the client's pre-push check)::
 
-    from gitguard.receive import RefUpdate, check_updates, format_report, parse_updates
+    from gitguard.server.receive import RefUpdate, check_updates, format_report, parse_updates
 
     updates = parse_updates(stdin_bytes, repo)        # pre-receive's "<old> <new> <ref>" lines
     result = check_updates(repo, updates, policy, now=int(time.time()), push_cert=cert)
@@ -16,7 +16,7 @@ API (shared by the server hooks and the client's pre-push check)::
 - ``updates`` are :class:`RefUpdate` ``(old, new, ref)``; ``repo.zero_id`` (40 or 64
   zeros) marks a created or deleted ref.
 - ``now`` is the time of the push (POSIX seconds): key lifetimes are judged by it.
-- ``push_cert`` is what :func:`gitguard.pushcert.read_push_cert` returns (or ``None``).
+- ``push_cert`` is what :func:`gitguard.server.pushcert.read_push_cert` returns (or ``None``).
 - ``known`` (optional) are revisions whose history counts as already checked. By default
   these are the refs, as they are before the push, that a ``require = "signed"`` rule
   protects. A client passes what it knows the server has (its remote-tracking refs).
@@ -27,7 +27,7 @@ API (shared by the server hooks and the client's pre-push check)::
 What is checked, per ref, under the first rule whose ``refs`` match (``policy.rule_for``):
 
 - no rule: accepted, unless the policy's ``default = "deny"``;
-- ``require_signed_push``: the push certificate (see :mod:`gitguard.pushcert`) is valid
+- ``require_signed_push``: the push certificate (see :mod:`gitguard.server.pushcert`) is valid
   and signed by one of the rule's signers;
 - deletion: only with ``allow_delete``; rewriting: only with ``allow_force_push``
   (a branch update that is not a fast-forward, ``git merge-base --is-ancestor``; and any
@@ -60,8 +60,8 @@ from gitguard.model import Format, Kind, SignedObject, Status, Verification
 
 if TYPE_CHECKING:
     from gitguard.model import TrustWarning
-    from gitguard.policy import Policy, Rule
-    from gitguard.pushcert import CertCheck, PushCert
+    from gitguard.server.pushcert import CertCheck, PushCert
+    from gitguard.trust.policy import Policy, Rule
 
 REPORT_CAP = 50  # offending objects listed in a report; the rest are counted
 _CHUNK = 256
@@ -345,7 +345,7 @@ class _Guard:
     def protected(self, rule: "Rule") -> list[str]:
         """Commit tips whose history counts as already checked for a ref of ``rule``:
         the refs (before the push) governed by a rule that vouches for ``rule``
-        (:meth:`~gitguard.policy.Rule.vouches_for`), or the caller's ``known``
+        (:meth:`~gitguard.trust.policy.Rule.vouches_for`), or the caller's ``known``
         revisions. A weaker protected ref (other signers, first-parent only, exempt
         history) is no way around a stricter rule: its commits are judged again."""
         if self._known is not None:
@@ -823,7 +823,7 @@ def check_updates(
             (r := policy.rule_for(u.ref)) is not None and r.require_signed_push for u in updates
         )
         if needs_cert:
-            from gitguard.pushcert import check_certificate
+            from gitguard.server.pushcert import check_certificate
 
             cert = check_certificate(
                 push_cert,

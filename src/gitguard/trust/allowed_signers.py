@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 
 from gitguard.errors import PolicyError
 from gitguard.model import SshTrustedKey
-from gitguard.sshkeys import parse_public_key
+from gitguard.trust.sshkeys import parse_public_key
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -5,7 +5,7 @@ Installing writes small ``/bin/sh`` shims — ``pre-receive`` and ``post-receive
 ``update`` on request — that ``exec`` the Python running the installer, by absolute
 path (no ``/usr/bin/env`` or version-manager shim: that costs ≈ 76 ms per push), in
 isolated mode (``-I``: the pusher's ``PYTHON*`` variables and the repository directory
-cannot change what runs), straight into :func:`gitguard.cli_server.hook_main`.
+cannot change what runs), straight into :func:`gitguard.server.hook.hook_main`.
 
 - The policy is validated first (every problem reported, nothing written on error) and
   recorded by absolute path as ``git config gitguard.policy``.
@@ -32,7 +32,7 @@ from pathlib import Path
 from gitguard import git
 from gitguard._text import plural
 from gitguard.errors import GitError, GuardError, PolicyError
-from gitguard.policy import Policy, Rule, load_policy_file
+from gitguard.trust.policy import Policy, Rule, load_policy_file
 
 SHIM_MARKER = "# gitguard-shim"
 CHAINED_SUFFIX = ".gitguard-chained"
@@ -48,10 +48,10 @@ _EXCEPTHOOK = (
 )
 # What a hook may import, checked when a shim is written to run without site.
 _HOOK_MODULES = (
-    "gitguard.cli_server",
-    "gitguard.receive",
-    "gitguard.pushcert",
-    "gitguard.release",
+    "gitguard.server.hook",
+    "gitguard.server.receive",
+    "gitguard.server.pushcert",
+    "gitguard.release.trigger",
     "gitguard.signatures.ssh",
     "gitguard.signatures.openpgp",
     "gitguard.signatures.x509",
@@ -159,7 +159,7 @@ def _hook_code(paths: Sequence[str] | None) -> str:
     if paths is not None:
         # JSON's string syntax is Python's; its double quotes read well in the shim.
         parts.append(f"sys.path += {json.dumps(list(paths))}")
-    parts += ["from gitguard.cli_server import hook_main", _RUN]
+    parts += ["from gitguard.server.hook import hook_main", _RUN]
     return "; ".join(parts)
 
 
@@ -433,7 +433,7 @@ def _hook_state(path: Path, result: CheckResult, *, required: bool) -> str:
 
     # The shim's own command, up to loading gitguard.
     flags = argv[1 : argv.index("-c")] if "-c" in argv else ["-I"]
-    code = argv[argv.index("-c") + 1] if "-c" in argv else "import gitguard.cli_server"
+    code = argv[argv.index("-c") + 1] if "-c" in argv else "import gitguard.server.hook"
     probe = subprocess.run(
         [python, *flags, "-c", code.replace(_RUN, "None")],
         capture_output=True,
@@ -499,7 +499,7 @@ def check(repo: Path, *, hooks_dir: Path | None = None) -> CheckResult:
 
 
 def _describe_policy(info: _RepoInfo, policy: Policy, result: CheckResult) -> None:
-    from gitguard.receive import rule_label
+    from gitguard.server.receive import rule_label
 
     signed_push = [rule_label(policy, r) for r in policy.rules if r.require_signed_push]
     if signed_push:

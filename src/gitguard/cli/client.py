@@ -15,10 +15,10 @@ HOOK_MARKER = "installed by `guard hooks install`"
 # git hook name -> (module, extra arguments). The commit-msg hook leaves the signing
 # check to the pre-commit hook and only checks the DCO sign-off (when required).
 CLIENT_HOOKS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "pre-commit": ("gitguard.hooks.signing", ()),
-    "commit-msg": ("gitguard.hooks.commit_msg", ("--no-signing-check",)),
-    "post-commit": ("gitguard.hooks.post_commit", ()),
-    "pre-push": ("gitguard.hooks.pre_push", ()),
+    "pre-commit": ("gitguard.client.hooks.signing", ()),
+    "commit-msg": ("gitguard.client.hooks.commit_msg", ("--no-signing-check",)),
+    "post-commit": ("gitguard.client.hooks.post_commit", ()),
+    "pre-push": ("gitguard.client.hooks.pre_push", ()),
 }
 
 
@@ -72,7 +72,7 @@ def _hooks_usage(parser: argparse.ArgumentParser) -> int:
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
-    from gitguard.signsetup import admin_text, apply_setup, plan_setup
+    from gitguard.client.setup import admin_text, apply_setup, plan_setup
 
     repo = args.repo if args.repo is not None else None
     plan = plan_setup(repo, generate=args.generate, prefer=args.format, key=args.key)
@@ -117,7 +117,7 @@ def cmd_hooks_install(args: argparse.Namespace) -> int:
     import os
 
     from gitguard import git
-    from gitguard.client import open_workspace
+    from gitguard.client.checks import open_workspace
     from gitguard.errors import GuardError
 
     ws = open_workspace(args.repo or getattr(args, "chdir", None))

@@ -16,6 +16,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
+from gitguard.audit.report import RESULT_SEPARATOR, JsonEncoder
 from gitguard.evaluate import Verdict, evaluate
 from gitguard.gitobjects import (
     ObjectReader,
@@ -32,11 +33,10 @@ from gitguard.gitobjects import (
     tag_target,
 )
 from gitguard.model import Kind, SignedObject, Status, TrustStore, Verification
-from gitguard.report import RESULT_SEPARATOR, JsonEncoder
 from gitguard.signatures import Verifier
 
 if TYPE_CHECKING:
-    from gitguard.policy import Policy
+    from gitguard.trust.policy import Policy
 
 CHUNK = 256  # commits per worker task
 
@@ -46,7 +46,7 @@ class Batch(NamedTuple):
     report and the summary need, without a :class:`Verdict` per good object.
 
     ``json`` is the JSON report's text for every verdict, in order, joined by
-    :data:`gitguard.report.RESULT_SEPARATOR`; ``counts`` holds
+    :data:`gitguard.audit.report.RESULT_SEPARATOR`; ``counts`` holds
     ``((status, kind, signer), n)`` for the summary; ``offending`` the verdicts that
     are not good, in order, with their subject and author.
     """

@@ -42,7 +42,7 @@ hook gets none of these, so signed pushes can only be enforced from pre-receive.
   web commits, never for pushes.
 
 Whether that signer may push to a given ref is the rule's decision
-(:mod:`gitguard.receive`).
+(:mod:`gitguard.server.receive`).
 """
 
 from __future__ import annotations
@@ -58,8 +58,8 @@ from gitguard.model import Status
 if TYPE_CHECKING:
     from gitguard.gitobjects import Repo
     from gitguard.model import Verification
-    from gitguard.policy import Policy
     from gitguard.signatures import Verifier
+    from gitguard.trust.policy import Policy
 
 CERT_VERSION = "0.1"
 NONCE_OK = "OK"

@@ -20,17 +20,17 @@ from gitguard.errors import PolicyError
 from gitguard.model import OpenPGPTrustedCert, SshTrustedKey, TrustStore
 
 if TYPE_CHECKING:
-    from gitguard.policy import CertificateInfo, Policy
+    from gitguard.trust.policy import CertificateInfo, Policy
 
 
 def read_openpgp_certs(
     data: bytes, source: str, *, policy: Policy | None = None
 ) -> list[OpenPGPTrustedCert]:
     """Split a keyring file into certificates, each a signer named as the policy
-    loader names unclaimed certificates (:func:`gitguard.policy.cert_signer_name`),
+    loader names unclaimed certificates (:func:`gitguard.trust.policy.cert_signer_name`),
     or, with ``policy``, the policy's signer that has the certificate (see the module
     docstring)."""
-    from gitguard.policy import read_certificates
+    from gitguard.trust.policy import read_certificates
 
     try:
         certs = read_certificates(data)
@@ -94,7 +94,7 @@ class _PolicyNames:
     def ssh_signer(self, key: SshTrustedKey) -> str:
         import base64
 
-        from gitguard.sshkeys import fingerprint
+        from gitguard.trust.sshkeys import fingerprint
 
         fpr = fingerprint(key.key_blob)
         owner = self.keys.get(fpr)
@@ -120,7 +120,7 @@ class _PolicyNames:
         return owner
 
     def cert_signer(self, info: CertificateInfo, source: str) -> str:
-        from gitguard.policy import cert_signer_name
+        from gitguard.trust.policy import cert_signer_name
 
         owner = self.keys.get(info.fingerprint)
         if owner is not None:
@@ -145,7 +145,7 @@ def load_key_files(
 ) -> TrustStore:
     """Read every file, collecting every problem before failing. ``policy``: the
     policy these keys are used next to (see the module docstring)."""
-    from gitguard.allowed_signers import load_allowed_signers
+    from gitguard.trust.allowed_signers import load_allowed_signers
 
     names = _PolicyNames(policy)
     signer_for = names.ssh_signer if policy is not None else None

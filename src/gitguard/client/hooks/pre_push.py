@@ -16,17 +16,17 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from gitguard.hooks import HookParser, color_enabled, run_hook, say
+from gitguard.client.hooks import HookParser, color_enabled, run_hook, say
 
 if TYPE_CHECKING:
-    from gitguard.client import PushLine, Workspace
+    from gitguard.client.checks import PushLine, Workspace
 
 NAME = "guard-pre-push"
 
 
 def _framework_update(ws: Workspace) -> PushLine | None:
     from gitguard import git
-    from gitguard.client import PushLine
+    from gitguard.client.checks import PushLine
 
     local_ref = os.environ.get("PRE_COMMIT_LOCAL_BRANCH", "")
     remote_ref = os.environ.get("PRE_COMMIT_REMOTE_BRANCH", "")
@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def body() -> int:
         import sys
 
-        from gitguard.client import (
+        from gitguard.client.checks import (
             check_push,
             client_trust,
             load_client_policy,
@@ -63,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parse_pre_push,
         )
         from gitguard.model import Status
-        from gitguard.receive import format_report
+        from gitguard.server.receive import format_report
 
         ws = open_workspace()
         remote = args.remote or os.environ.get("PRE_COMMIT_REMOTE_NAME") or "origin"

@@ -401,7 +401,7 @@ def cmd_policy(args: argparse.Namespace) -> int:
 
 def _open_queue(args: argparse.Namespace) -> Any:
     from gitguard.gitobjects import open_repo
-    from gitguard.release import open_queue
+    from gitguard.release.trigger import open_queue
 
     return open_queue(open_repo(args.chdir))
 
@@ -432,7 +432,7 @@ def cmd_release_status(args: argparse.Namespace) -> int:
 
 
 def cmd_release_retry(args: argparse.Namespace) -> int:
-    from gitguard.release import run_jobs
+    from gitguard.release.trigger import run_jobs
 
     with _open_queue(args) as queue:
         if args.ids:

@@ -4,7 +4,7 @@ accept the commits a push is about to send.
 
 The checks return :class:`Problem` values (what is wrong, why the server will refuse
 it, the exact commands that fix it) and never print; the hook adapters in
-:mod:`gitguard.hooks` and the CLI do the talking. This module is the one place on the
+:mod:`gitguard.client.hooks` and the CLI do the talking. This module is the one place on the
 client side that runs ``gpg``, ``gpgsm``, ``ssh-add`` and ``ssh-keygen`` (git goes
 through :mod:`gitguard.git`).
 
@@ -17,7 +17,7 @@ unencrypted header of the OpenSSH format.
 Client policy discovery (:func:`find_policy`): ``--policy FILE``, then
 ``git config guard.policy``, then ``.gitguard.toml`` at the top of the work tree. With
 none, what is required is "signed and verifiable by git's own trust"
-(``gpg.ssh.allowedSignersFile`` and the GnuPG keyring, see :mod:`gitguard.gittrust`).
+(``gpg.ssh.allowedSignersFile`` and the GnuPG keyring, see :mod:`gitguard.trust.gittrust`).
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from gitguard.errors import GitError, GuardError, PolicyError
 if TYPE_CHECKING:
     from gitguard.gitobjects import Repo
     from gitguard.model import TrustStore
-    from gitguard.policy import Policy, Signer
-    from gitguard.receive import ReceiveResult
+    from gitguard.server.receive import ReceiveResult
+    from gitguard.trust.policy import Policy, Signer
 
 __all__ = [
     "GitConfig",
@@ -269,7 +269,7 @@ def load_client_policy(ws: Workspace, explicit: str | os.PathLike[str] | None) -
         return None
     from pathlib import Path
 
-    from gitguard.policy import load_policy_file
+    from gitguard.trust.policy import load_policy_file
 
     return load_policy_file(Path(path))
 
@@ -282,7 +282,7 @@ def client_trust(ws: Workspace, policy: Policy | None) -> tuple[TrustStore, list
         return policy.trust, []
     from pathlib import Path
 
-    from gitguard.gittrust import collect_git_trust
+    from gitguard.trust.gittrust import collect_git_trust
 
     return collect_git_trust(Path(ws.top))
 
@@ -368,7 +368,7 @@ def _pub_line(key_type: str, blob: bytes) -> str:
 def _ssh_key(
     ws: Workspace, spec: str | None, notes: list[str]
 ) -> tuple[SigningKey | None, list[Problem]]:
-    from gitguard.sshkeys import blob_type, fingerprint, parse_public_key_line
+    from gitguard.trust.sshkeys import blob_type, fingerprint, parse_public_key_line
 
     why = _SIGN_WHY
     if not spec:
@@ -876,7 +876,7 @@ def _git_trust_problems(ws: Workspace, key: SigningKey, cert: _GpgCert | None) -
         "trust; guard-post-commit and guard-pre-push would report it as unknown-key"
     )
     if key.format == "ssh" and key.ssh_blob is not None and key.ssh_type is not None:
-        from gitguard.allowed_signers import parse_allowed_signers
+        from gitguard.trust.allowed_signers import parse_allowed_signers
 
         line = f'<your e-mail> namespaces="git" {_pub_line(key.ssh_type, key.ssh_blob)}'
         fix = (
@@ -1004,7 +1004,7 @@ GIT_TRUST_SOURCE = "git-trust"
 def git_trust_policy(trust: TrustStore) -> Policy:
     """The implicit policy of a repository without one: every new commit on every ref
     signed by a key git itself trusts (one rule, ``git-trust:0``)."""
-    from gitguard.policy import Policy, Rule, Signer
+    from gitguard.trust.policy import Policy, Rule, Signer
 
     names = tuple(dict.fromkeys([k.signer for k in trust.ssh] + [c.signer for c in trust.openpgp]))
     rule = Rule(refs=("*",), require="signed", signers=names, line=0)
@@ -1072,9 +1072,9 @@ def check_push(
     now: int | None = None,
 ) -> ReceiveResult:
     """What the server's receive guard would decide about this push, decided by the
-    same engine (:func:`gitguard.receive.check_updates`) with the history the remote is
+    same engine (:func:`gitguard.server.receive.check_updates`) with the history the remote is
     known to have as already checked. Without a policy, :func:`git_trust_policy`."""
-    from gitguard.receive import RefUpdate, check_updates
+    from gitguard.server.receive import RefUpdate, check_updates
 
     effective = _client_policy(policy) if policy is not None else git_trust_policy(trust)
     updates = [RefUpdate(x.remote_oid, x.local_oid, x.remote_ref) for x in lines]
@@ -1089,7 +1089,7 @@ def check_head(
     """The verdict on the commit just made, as the server would judge it when ``ref``
     (the current branch; ``HEAD`` when detached) is pushed: its parents count as
     known, so only the new commit is checked."""
-    from gitguard.receive import RefUpdate, check_updates
+    from gitguard.server.receive import RefUpdate, check_updates
 
     effective = _client_policy(policy) if policy is not None else git_trust_policy(trust)
     repo = ws.repo

@@ -261,7 +261,7 @@ class Policy(NamedTuple):
 
 
 # ---------------------------------------------------------------------------
-# OpenPGP certificates (shared with gitguard.gittrust)
+# OpenPGP certificates (shared with gitguard.trust.gittrust)
 
 
 class CertificateInfo(NamedTuple):
@@ -1191,7 +1191,7 @@ class _Loader:
     def signer_ssh_key(
         self, text: str, path: _KeyPath, name: str | None, draft: _SignerDraft
     ) -> None:
-        from gitguard.sshkeys import fingerprint, parse_public_key_line
+        from gitguard.trust.sshkeys import fingerprint, parse_public_key_line
 
         try:
             key_type, blob = parse_public_key_line(text)
@@ -1248,7 +1248,7 @@ class _Loader:
         certificate cannot either (:meth:`attribute_unclaimed_certs`)."""
         import base64
 
-        from gitguard.sshkeys import fingerprint
+        from gitguard.trust.sshkeys import fingerprint
 
         fpr = fingerprint(key.key_blob)
         held = self.ssh_owner.get(key.key_blob)
@@ -1294,8 +1294,8 @@ class _Loader:
         return name
 
     def load_allowed_signers(self, value: object) -> None:
-        from gitguard.allowed_signers import parse_allowed_signers_lines
-        from gitguard.sshkeys import fingerprint
+        from gitguard.trust.allowed_signers import parse_allowed_signers_lines
+        from gitguard.trust.sshkeys import fingerprint
 
         path: _KeyPath = ("trust", "allowed_signers")
         rel = self.string(value, path)
@@ -1535,14 +1535,14 @@ def load_policy(
     """Parse and validate a policy from ``data``; ``name`` is how messages refer to it
     (a path, later ``<commit>:<path>``); relative trust files resolve against
     ``base_dir``. Raises :class:`PolicyError` listing every problem found. ``cache``
-    names a :mod:`gitguard.policycache` file for the parsed TOML (the receive hook's)."""
+    names a :mod:`gitguard.trust.policycache` file for the parsed TOML (the receive hook's)."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise PolicyError([f"{name}: not UTF-8 text (byte {e.start})"]) from None
     doc = None
     if cache is not None:
-        from gitguard import policycache
+        from gitguard.trust import policycache
 
         doc = policycache.load(cache, data)
     if doc is None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gitguard.hooks import HookParser, color_enabled, run_hook, say
+from gitguard.client.hooks import HookParser, color_enabled, run_hook, say
 
 NAME = "guard-commit-msg"
 TITLE = "guard: commit blocked — the server would refuse it"
@@ -31,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def body() -> int:
         import sys
 
-        from gitguard.client import (
+        from gitguard.client.checks import (
             Problem,
             check_signing,
             check_signoff,

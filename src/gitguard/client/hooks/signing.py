@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gitguard.hooks import HookParser, color_enabled, run_hook, say
+from gitguard.client.hooks import HookParser, color_enabled, run_hook, say
 
 NAME = "guard-signing"
 TITLE = "guard: commit blocked — it would not be signed in a way the server accepts"
@@ -18,7 +18,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def body() -> int:
         import sys
 
-        from gitguard.client import (
+        from gitguard.client.checks import (
             check_signing,
             current_branch,
             format_problems,

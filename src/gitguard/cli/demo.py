@@ -17,7 +17,7 @@ from typing import IO, TYPE_CHECKING
 from gitguard.errors import GuardError
 
 if TYPE_CHECKING:
-    from gitguard.audit import Batch
+    from gitguard.audit.run import Batch
 
 EXPECTED = {
     "Add README": "good",
@@ -133,7 +133,7 @@ def server_demo(root: Path, allowed: Path, out: IO[str]) -> bool:
     """Guard a bare repository and push the demo history into it: the first,
     signed commit is accepted, the rest of the history is refused. True when it
     behaved exactly so."""
-    from gitguard.serverinstall import install
+    from gitguard.server.install import install
 
     env = _Env(root)
     server = root / "server.git"
@@ -258,10 +258,10 @@ def release_demo(root: Path, out: IO[str]) -> bool:
 
 
 def run_demo(keep: Path | None, out: IO[str]) -> int:
-    from gitguard.audit import AuditSpec, run_audit
+    from gitguard.audit.report import TextReport
+    from gitguard.audit.run import AuditSpec, run_audit
     from gitguard.gitobjects import open_repo
-    from gitguard.report import TextReport
-    from gitguard.trustfiles import load_key_files
+    from gitguard.trust.files import load_key_files
 
     if keep is not None:
         if keep.exists() and any(keep.iterdir()):

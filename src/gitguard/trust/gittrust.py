@@ -10,7 +10,7 @@
   (expired or revoked keys: when their ownertrust is, so that the verifier judges
   the signature's time); the others are known but not trusted (``trusted=False``:
   git's ``U``). Each key is attributed to a signer named after its first user-ID e-mail
-  (:func:`gitguard.policy.cert_signer_name`). No GnuPG home or no usable gpg gives an
+  (:func:`gitguard.trust.policy.cert_signer_name`). No GnuPG home or no usable gpg gives an
   empty OpenPGP part, with a note saying so.
 
 gpg runs three times in all (``--version``, ``--list-keys``, one ``--export`` of every
@@ -64,7 +64,7 @@ def collect_git_trust(repo: Path) -> tuple[TrustStore, list[str]]:
 def _ssh_keys(repo: Path, notes: list[str]) -> list[SshTrustedKey]:
     from pathlib import Path
 
-    from gitguard.allowed_signers import parse_allowed_signers
+    from gitguard.trust.allowed_signers import parse_allowed_signers
 
     value = git.config_path(ALLOWED_SIGNERS_KEY, cwd=repo)
     if not value:
@@ -106,7 +106,7 @@ def _effective_validity(validity: str, ownertrust: str) -> str:
 
 
 def _gnupg_keys(repo: Path, notes: list[str]) -> list[OpenPGPTrustedCert]:
-    from gitguard.policy import cert_signer_name, read_certificates
+    from gitguard.trust.policy import cert_signer_name, read_certificates
 
     program = (
         git.config_get("gpg.openpgp.program", cwd=repo)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from gitguard import git
-from gitguard.client import GitConfig, agent_identities, list_secret_keys, run_tool
+from gitguard.client.checks import GitConfig, agent_identities, list_secret_keys, run_tool
 from gitguard.errors import GuardError
 
 __all__ = ["FoundKey", "SetupPlan", "admin_text", "apply_setup", "plan_setup"]
@@ -88,7 +88,7 @@ def _allowed_signers_default() -> str:
 
 
 def _read_public(path: str) -> str | None:
-    from gitguard.sshkeys import parse_public_key_line
+    from gitguard.trust.sshkeys import parse_public_key_line
 
     try:
         with open(path, encoding="utf-8") as f:
@@ -105,7 +105,7 @@ def _read_public(path: str) -> str | None:
 def _ssh_found(pub: str, line: str, source: str) -> FoundKey:
     import base64
 
-    from gitguard.sshkeys import fingerprint
+    from gitguard.trust.sshkeys import fingerprint
 
     blob = base64.b64decode(line.split()[1])
     return FoundKey("ssh", pub, fingerprint(blob), source, line)
@@ -141,7 +141,7 @@ def find_gpg_key(cfg: GitConfig, email: str, selector: str | None = None) -> Fou
     one with ``email`` in a user ID."""
     import time
 
-    from gitguard.client import usable_cert, usable_signing_key
+    from gitguard.client.checks import usable_cert, usable_signing_key
 
     rc, certs, _ = list_secret_keys(_gpg_program(cfg), selector)
     if rc == 127:
@@ -200,7 +200,7 @@ def plan_setup(
     """Decide what ``guard setup`` would do; changes nothing. Raises GuardError when
     no key is found (and ``generate`` is false) or ``user.email`` is not set."""
     if repo is not None:
-        from gitguard.client import open_workspace
+        from gitguard.client.checks import open_workspace
 
         repo = open_workspace(repo).top
     cfg = GitConfig.read(repo or _home())

@@ -2,7 +2,7 @@
 
 Called from post-receive (the receive guard's ``guard hook post-receive``)::
 
-    from gitguard.release import on_tags_pushed
+    from gitguard.release.trigger import on_tags_pushed
     for line in on_tags_pushed(repo, updates, policy):
         print(line)          # git shows hook output to the pusher as "remote: …"
 
@@ -12,13 +12,13 @@ Called from post-receive (the receive guard's ``guard hook post-receive``)::
   ``open_repo(None)``; the quarantine is gone by post-receive).
 - ``updates``: the ref updates in stdin order, each ``(old, new, ref)`` or an object
   with ``old``, ``new`` and ``ref`` attributes (full ref names, hex ids).
-- ``policy``: the loaded :class:`gitguard.policy.Policy` (``None`` ⇒ nothing to do).
+- ``policy``: the loaded :class:`gitguard.trust.policy.Policy` (``None`` ⇒ nothing to do).
 - Returns the lines to show the pusher; never raises (the push is never failed by
   the signing step, and post-receive cannot refuse it anyway).
 
 What it does, for every created or updated ref matching ``[release] tags``:
 
-1. Re-verifies the tag with the audit engine (:class:`gitguard.audit.Checker`): it must
+1. Re-verifies the tag with the audit engine (:class:`gitguard.audit.run.Checker`): it must
    be an annotated tag object, its signature ``good``, and its signer one of the
    ``signers`` of the policy rule for the ref (:meth:`Policy.rule_for`); no rule, or
    a rule with ``require = "none"``, means nobody may release. A tag that fails is
@@ -75,7 +75,7 @@ from gitguard.errors import GuardError
 if TYPE_CHECKING:
     from gitguard.gitobjects import Repo
     from gitguard.images.keys import SigningKey
-    from gitguard.policy import Policy
+    from gitguard.trust.policy import Policy
 
 __all__ = [
     "Job",
@@ -505,7 +505,7 @@ def _repo_name(queue: ReleaseQueue) -> str:
 
 def _check_tag(repo: Repo, policy: Policy, ref: str, oid: str) -> tuple[str, str] | str:
     """``(commit, signer)`` for a releasable tag, else the reason it is not."""
-    from gitguard.audit import AuditSpec, Checker
+    from gitguard.audit.run import AuditSpec, Checker
     from gitguard.gitobjects import tag_target
     from gitguard.model import Kind
 
