@@ -173,3 +173,44 @@ def test_json_contract_fields() -> None:
     ]
     assert doc["status"] == "good"
     assert doc["format"] == "ssh"
+
+
+# --- a rule's admission (evaluate.admit): one home for receive, release and client ----
+
+
+@pytest.mark.parametrize(
+    ("signers", "must_match", "committer_email", "status", "reason"),
+    [
+        (("alice",), False, "alice@example.com", Status.GOOD, "good signature"),
+        (
+            ("bob",),
+            False,
+            "alice@example.com",
+            Status.NOT_ALLOWED,
+            "signer alice is not allowed on refs/heads/main (rule policy.toml:3 allows bob)",
+        ),
+        (("alice",), True, "ALICE@example.com", Status.GOOD, "good signature"),
+        (
+            ("alice",),
+            True,
+            "mallory@example.com",
+            Status.IDENTITY_MISMATCH,
+            "committer e-mail <mallory@example.com> is not an identity of signer alice",
+        ),
+    ],
+)
+def test_admit(
+    signers: tuple[str, ...], must_match: bool, committer_email: str, status: Status, reason: str
+) -> None:
+    from gitguard.evaluate import admit
+    from gitguard.trust.policy import Rule
+
+    policy = _policy()
+    obj = OBJ._replace(committer_email=committer_email)
+    rule = Rule(refs=("refs/heads/main",), signers=signers, committer_must_match=must_match)
+    verdict = evaluate(obj, GOOD, policy)
+    admitted = admit(verdict, GOOD, obj, policy, rule, ref="refs/heads/main", label="policy.toml:3")
+    assert (admitted.status, admitted.reason) == (status, reason)
+    assert admitted.git_code == GIT_CODES[status]
+    if status is not Status.GOOD:
+        assert admitted.hint == HINTS[status]

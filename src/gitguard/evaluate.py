@@ -13,7 +13,7 @@ from gitguard._text import utc
 from gitguard.model import Format, Kind, SignedObject, Status, Verification
 
 if TYPE_CHECKING:
-    from gitguard.trust.policy import Policy
+    from gitguard.trust.policy import Policy, Rule
 
 # git's %G? letter for each status, where the format does not say otherwise.
 # Statuses git has no letter for are given the letter git shows for the same
@@ -251,3 +251,60 @@ def evaluate(
             v,
         )
     return _verdict(obj, Status.GOOD, v.reason, v, v.git_code)
+
+
+def restate(verdict: Verdict, status: Status, reason: str) -> Verdict:
+    """``verdict`` with another status (its git letter and hint) and reason."""
+    return verdict._replace(
+        status=status, git_code=GIT_CODES[status], reason=reason, hint=HINTS[status]
+    )
+
+
+def identity_matches(policy: "Policy", v: Verification, obj: SignedObject) -> bool:
+    """Whether the committer's (tagger's) e-mail is an identity of the signature's
+    key or of its signer (case-insensitive)."""
+    email = obj.committer_email.casefold()
+    if not email:
+        return False
+    identities = set(v.identities)
+    signer = policy.signer(v.signer) if v.signer is not None else None
+    if signer is not None:
+        identities.update(signer.emails)
+    return any(i.casefold() == email for i in identities)
+
+
+def signer_allowed(rule: "Rule", signer: str | None) -> bool:
+    """Whether ``rule`` lets ``signer`` sign (commits, tags, push certificates)."""
+    return signer is not None and signer in rule.signers
+
+
+def admit(
+    verdict: Verdict,
+    v: Verification | None,
+    obj: SignedObject,
+    policy: "Policy",
+    rule: "Rule",
+    *,
+    ref: str,
+    label: str,
+) -> Verdict:
+    """A rule's own admission, on top of a good :func:`evaluate` verdict: the signer
+    must be one of the rule's ``signers`` and, with ``committer_must_match``, the
+    committer (tagger) one of its identities. The one place this is decided for the
+    receive guard, the release trigger and the client's pre-push check."""
+    if not verdict.ok or v is None:
+        return verdict
+    if not signer_allowed(rule, v.signer):
+        return restate(
+            verdict,
+            Status.NOT_ALLOWED,
+            f"signer {v.signer} is not allowed on {ref} (rule {label} allows "
+            f"{', '.join(rule.signers)})",
+        )
+    if rule.committer_must_match and not identity_matches(policy, v, obj):
+        return restate(
+            verdict,
+            Status.IDENTITY_MISMATCH,
+            f"committer e-mail <{obj.committer_email}> is not an identity of signer {v.signer}",
+        )
+    return verdict

@@ -123,11 +123,14 @@ class Checker:
         for oid, typ, data in self.reader.read_many(oids):
             yield from _facts(oid, typ, data, fmt, details=True)
 
-    def judge(self, obj: SignedObject) -> Verdict:
-        v: Verification | None = None
+    def verification(self, obj: SignedObject) -> Verification | None:
+        """The signature's verification (``None``: unsigned or malformed object)."""
         if obj.malformed is None and obj.signature is not None:
-            v = self.verifier.verify(obj.payload, obj.signature, when=obj.time)
-        return evaluate(obj, v, self.spec.policy)
+            return self.verifier.verify(obj.payload, obj.signature, when=obj.time)
+        return None
+
+    def judge(self, obj: SignedObject) -> Verdict:
+        return evaluate(obj, self.verification(obj), self.spec.policy)
 
     def check(self, oids: Sequence[str]) -> list[Verdict]:
         return [self.judge(obj) for obj in self.facts(oids)]

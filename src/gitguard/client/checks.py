@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 from gitguard import git
 from gitguard.errors import GitError, GuardError, PolicyError
+from gitguard.evaluate import signer_allowed
 
 if TYPE_CHECKING:
     from gitguard.gitobjects import Repo
@@ -855,7 +856,7 @@ def _trust_problems(
                 ("create a new key (guard setup --generate) and have the admin trust it",),
             )
         ]
-    if signer.name not in rule.signers:
+    if not signer_allowed(rule, signer.name):
         return [
             Problem(
                 f"your key belongs to signer {signer.name}, who may not sign commits on {ref}",

@@ -506,6 +506,7 @@ def _repo_name(queue: ReleaseQueue) -> str:
 def _check_tag(repo: Repo, policy: Policy, ref: str, oid: str) -> tuple[str, str] | str:
     """``(commit, signer)`` for a releasable tag, else the reason it is not."""
     from gitguard.audit.run import AuditSpec, Checker
+    from gitguard.evaluate import admit, evaluate
     from gitguard.gitobjects import tag_target
     from gitguard.model import Kind
 
@@ -514,7 +515,9 @@ def _check_tag(repo: Repo, policy: Policy, ref: str, oid: str) -> tuple[str, str
         facts = list(checker.facts([oid]))
         if not facts or facts[0].kind is not Kind.TAG:
             return "a lightweight tag (release tags must be annotated and signed: `git tag -s`)"
-        verdict = checker.judge(facts[0])
+        tag = facts[0]
+        v = checker.verification(tag)
+        verdict = evaluate(tag, v, policy)
         if not verdict.ok:
             return f"tag signature is {verdict.status.value}: {verdict.reason}"
         rule = policy.rule_for(ref)
@@ -523,11 +526,12 @@ def _check_tag(repo: Repo, policy: Policy, ref: str, oid: str) -> tuple[str, str
                 f"no [[rule]] for {ref} names who may sign release tags (add a rule with "
                 'require = "signed-tag" and signers)'
             )
-        if verdict.signer not in rule.signers:
-            return (
-                f"tag signed by {verdict.signer}, who is not allowed by the rule for {ref} "
-                f"(signers: {', '.join(rule.signers)})"
-            )
+        # The same admission as the receive guard's (evaluate.admit): the rule's
+        # signers, and its committer match (the tagger) when it asks for one.
+        label = f"{os.path.basename(policy.source)}:{rule.line}"
+        verdict = admit(verdict, v, tag, policy, rule, ref=ref, label=label)
+        if not verdict.ok:
+            return f"tag {verdict.status.value}: {verdict.reason}"
         target = oid
         for _ in range(16):
             typ, data = checker.reader.read(target)

@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from gitguard import git
 from gitguard._text import plural
 from gitguard.errors import GitError, GuardError
-from gitguard.evaluate import GIT_CODES, HINTS, Verdict, evaluate
+from gitguard.evaluate import GIT_CODES, HINTS, Verdict, admit, evaluate, signer_allowed
 from gitguard.gitobjects import ObjectReader, Repo, parse_commit, parse_tag, tag_target
 from gitguard.model import Format, Kind, SignedObject, Status, Verification
 
@@ -432,26 +432,12 @@ class _Guard:
             v = self._verified[obj.oid]
         else:
             v = self._verified[obj.oid] = self.verify(obj)
+        label = rule_label(self.policy, rule)
         verdict = evaluate(obj, v, self.policy, now=self.now)
-        if verdict.ok and v is not None:
-            if v.signer not in rule.signers:
-                label = rule_label(self.policy, rule)
-                verdict = _restate(
-                    verdict,
-                    Status.NOT_ALLOWED,
-                    f"signer {v.signer} is not allowed on {ref} (rule {label} allows "
-                    f"{', '.join(rule.signers)})",
-                )
-            elif rule.committer_must_match and not _identity_matches(self.policy, v, obj):
-                verdict = _restate(
-                    verdict,
-                    Status.IDENTITY_MISMATCH,
-                    f"committer e-mail <{obj.committer_email}> is not an identity of "
-                    f"signer {v.signer}",
-                )
+        verdict = admit(verdict, v, obj, self.policy, rule, ref=ref, label=label)
         if verdict.ok:
             return verdict  # good verdicts are counted, not kept: no copy
-        return verdict._replace(ref=ref, rule=rule_label(self.policy, rule))
+        return verdict._replace(ref=ref, rule=label)
 
     def check_commits(self, update: RefUpdate, rule: "Rule", work: _RefWork) -> None:
         if not self._holds_a_commit(update, rule, work):
@@ -698,7 +684,7 @@ class _Guard:
                         f"signed push required: {problem}",
                     )
                 )
-        elif cert.signer not in rule.signers:
+        elif not signer_allowed(rule, cert.signer):
             work.problems.append(
                 RefProblem(
                     f"the push certificate is signed by {cert.signer}, who may not push to "
@@ -709,23 +695,6 @@ class _Guard:
             )
         else:
             work.notes.append(f"push signed by {cert.signer}")
-
-
-def _restate(verdict: Verdict, status: Status, reason: str) -> Verdict:
-    return verdict._replace(
-        status=status, git_code=GIT_CODES[status], reason=reason, hint=HINTS[status]
-    )
-
-
-def _identity_matches(policy: "Policy", v: Verification, obj: SignedObject) -> bool:
-    email = obj.committer_email.casefold()
-    if not email:
-        return False
-    identities = set(v.identities)
-    signer = policy.signer(v.signer) if v.signer is not None else None
-    if signer is not None:
-        identities.update(signer.emails)
-    return any(i.casefold() == email for i in identities)
 
 
 def _commit_fix(v: Verdict, cmd: str, rule: "Rule") -> str:
