@@ -620,7 +620,8 @@ signers = ["carol@example.com"]
 
     assert _rejected(p)
     i = p.remote.index(_entry(old, "dated 2023"))
-    assert p.remote[i + 2].startswith("      status  expired-key: at push time: ")
+    assert p.remote[i + 2].startswith("      status  expired-key: at push time (")
+    assert "is outside the validity its allowed_signers entry gives it" in p.remote[i + 2]
 
 
 # --------------------------------------------------------------------------- formats

@@ -343,9 +343,7 @@ def _receive(
         if reader is not None:
             reader.close()
     text = format_report(result)
-    if hook == "update" and any(
-        p.reason.startswith("signed push required") for r in result.refs for p in r.problems
-    ):
+    if hook == "update" and any(p.signed_push for r in result.refs for p in r.problems):
         text += (
             "gitguard: note: git gives push certificates to the pre-receive hook only; "
             "install it (guard server install) to accept signed pushes\n"

@@ -52,7 +52,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from gitguard import git
-from gitguard._text import plural
+from gitguard._text import plural, utc
 from gitguard.errors import GitError, GuardError
 from gitguard.evaluate import GIT_CODES, HINTS, Verdict, admit, evaluate, signer_allowed
 from gitguard.gitobjects import ObjectReader, Repo, parse_commit, parse_tag, tag_target
@@ -104,6 +104,7 @@ class RefProblem(NamedTuple):
     reason: str
     fix: str
     summary: str = ""  # the short form for the ref's one-line summary; else ``reason``
+    signed_push: bool = False  # a push-certificate problem (pre-receive only can check)
 
 
 class RefResult(NamedTuple):
@@ -412,9 +413,13 @@ class _Guard:
             # at the time the commit claims.
             at_push = self.verifier.verify(obj.payload, obj.signature, when=self.now)
             if at_push.status is not Status.GOOD:
-                # The verifier's text ends with the time it was given: the push's, here.
-                reason = at_push.reason.split("; the signature claims ", 1)[0]
-                v = at_push._replace(reason=f"at push time: {reason}")
+                # The verifier was given the push's time as the signature's: say what
+                # it means here rather than edit its words.
+                v = at_push._replace(
+                    reason=f"at push time ({utc(self.now)}): key {at_push.key} of "
+                    f"{at_push.signer} is outside the validity its allowed_signers entry "
+                    "gives it (valid-after/valid-before)"
+                )
         elif v.status is Status.GOOD and v.format is Format.OPENPGP:
             # An OpenPGP key that has expired or been revoked since can still make
             # signatures that claim an earlier time: judge its lifetime at the push.
@@ -682,6 +687,7 @@ class _Guard:
                         f"signed push required (rule {label}): {problem}",
                         "push again with `git push --signed`, signing with an allowed key",
                         f"signed push required: {problem}",
+                        signed_push=True,
                     )
                 )
         elif not signer_allowed(rule, cert.signer):
