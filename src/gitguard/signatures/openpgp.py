@@ -188,17 +188,14 @@ class OpenPGPVerifier:
                     self._by_keyid.setdefault(key.packet.keyid, []).append(key)
 
     def verify(self, payload: bytes, signature: bytes, *, when: int | None) -> Verification:
-        """Verify one git signature; never raises (bad input gives ``malformed``)."""
+        """Verify one git signature. Bad input gives ``malformed`` (the parser raises
+        :class:`~._openpgp_packets.PacketError` on purpose); any other exception is a
+        bug and propagates, so that it is reported as one (exit 3; a hook refuses)
+        instead of hiding as a verdict."""
         try:
             return self._verify(payload, signature)
         except pk.PacketError as exc:
             return Verification(Format.OPENPGP, Status.MALFORMED, str(exc))
-        except Exception as exc:
-            return Verification(
-                Format.OPENPGP,
-                Status.MALFORMED,
-                f"OpenPGP signature could not be processed ({type(exc).__name__}: {exc})",
-            )
 
     def _verify(self, payload: bytes, signature: bytes) -> Verification:
         armored = pk.dearmor(signature)
