@@ -31,13 +31,13 @@ from gitguard.images.oci import (
     SIMPLESIGNING_TYPE,
     LayoutStore,
     digest_of,
-    open_store,
     signature_tag,
 )
 from gitguard.images.payload import go_json, make_payload, parse_payload
 from gitguard.images.reference import LayoutRef, parse_reference, parse_target
 from gitguard.images.registry import RegistryStore, find_credentials, parse_challenges
 from gitguard.images.sign import sign_image
+from gitguard.images.store import open_store
 from gitguard.images.verify import IdentityRule, parse_identity_rule, verify_image
 from imagefixtures import PASSWORD, make_layout, push_image, push_index, write_keys
 from registry import AuthMode, Registry, docker_registry, tool_env

@@ -14,7 +14,7 @@ from gitguard.evaluate import HINTS
 from gitguard.model import Status, TrustWarning
 
 if TYPE_CHECKING:
-    from gitguard.audit.run import Batch, Summary
+    from gitguard.audit.results import Batch, Summary
     from gitguard.evaluate import Verdict
 
 JSON_VERSION = 1

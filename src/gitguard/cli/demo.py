@@ -17,7 +17,7 @@ from typing import IO, TYPE_CHECKING
 from gitguard.errors import GuardError
 
 if TYPE_CHECKING:
-    from gitguard.audit.run import Batch
+    from gitguard.audit.results import Batch
 
 EXPECTED = {
     "Add README": "good",

@@ -221,9 +221,9 @@ def _default_identity(target: object, explicit: str | None) -> str | None:
 
 def cmd_sign(args: argparse.Namespace) -> int:
     from gitguard.images.keys import password_from_env_or_terminal, read_private_key
-    from gitguard.images.oci import open_store
     from gitguard.images.reference import parse_target
     from gitguard.images.sign import sign_image
+    from gitguard.images.store import open_store
 
     target = parse_target(args.image)
     identity = _default_identity(target, args.identity)
@@ -258,8 +258,8 @@ def cmd_sign(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from gitguard.images.keys import read_public_key
-    from gitguard.images.oci import open_store
     from gitguard.images.reference import ImageRef, parse_reference, parse_target
+    from gitguard.images.store import open_store
     from gitguard.images.verify import parse_identity_rule, verify_image
 
     target = parse_target(args.image)

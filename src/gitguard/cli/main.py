@@ -215,7 +215,8 @@ class _Progress:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     from gitguard.audit.report import JsonReport, Report, SarifReport, TextReport
-    from gitguard.audit.run import AuditSpec, Batch, default_jobs, run_audit, select
+    from gitguard.audit.results import Batch
+    from gitguard.audit.run import AuditSpec, default_jobs, run_audit, select
     from gitguard.gitobjects import open_repo
 
     if args.jobs is not None and args.jobs < 1:

@@ -359,33 +359,3 @@ class LayoutStore:
 
     def lock(self, digest: str) -> contextlib.AbstractContextManager[None]:
         return file_lock(self.path / f".gitguard-{signature_tag(digest)}.lock")
-
-
-def open_store(
-    target: object,
-    *,
-    insecure: bool = False,
-    ca_file: str | None = None,
-    push: bool = False,
-    timeout: float = 30.0,
-) -> tuple[Store, str]:
-    """The store for a parsed target (:mod:`gitguard.images.reference`) and the
-    reference (tag or digest) inside it that names the image."""
-    from gitguard.images.reference import ImageRef, LayoutRef
-
-    if isinstance(target, LayoutRef):
-        layout = LayoutStore(target.path)
-        return layout, target.reference or layout.default_reference()
-    if isinstance(target, ImageRef):
-        from gitguard.images.registry import RegistryStore
-
-        store = RegistryStore(
-            target.registry,
-            target.repository,
-            insecure=insecure,
-            ca_file=ca_file,
-            push=push,
-            timeout=timeout,
-        )
-        return store, target.reference
-    raise TypeError(f"not an image target: {target!r}")

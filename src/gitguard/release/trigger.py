@@ -423,9 +423,9 @@ def _run_one(queue: ReleaseQueue, job: Job, keys: dict[str, SigningKey]) -> str:
     """Run one claimed job; the line that reports it."""
     from gitguard.images import ImageError, KeyFileError, RegistryError
     from gitguard.images.keys import read_private_key
-    from gitguard.images.oci import open_store
     from gitguard.images.reference import parse_target
     from gitguard.images.sign import resolve, sign_image
+    from gitguard.images.store import open_store
 
     what = f"{PREFIX} {job.tag}: {job.image}"
     try:
