@@ -34,6 +34,7 @@ EXPECTED_GITGUARD = {
     "gitguard.signatures",
     "gitguard.signatures.ssh",
     "gitguard.trust",
+    "gitguard.trust._toml_lines",
     "gitguard.trust.policy",
     "gitguard.trust.policycache",
     "gitguard.trust.sshkeys",

@@ -15,18 +15,16 @@ import pytest
 
 from gitguard.errors import PolicyError
 from gitguard.model import TrustStore
+from gitguard.trust._toml_lines import Locator, show_path
+from gitguard.trust.certificates import cert_signer_name, read_certificates
 from gitguard.trust.policy import (
     FrozenMap,
     Policy,
     Release,
     Rule,
     Signer,
-    _Locator,
-    cert_signer_name,
     load_policy,
     load_policy_file,
-    read_certificates,
-    show_path,
 )
 from gitguard.trust.sshkeys import fingerprint, parse_public_key_line
 
@@ -1082,7 +1080,7 @@ def test_locator() -> None:
         [[rule]]
         '''
     )
-    loc = _Locator(text)
+    loc = Locator(text)
     expect = {
         ("version",): 1,
         ("note",): 2,

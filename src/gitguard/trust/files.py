@@ -20,7 +20,8 @@ from gitguard.errors import PolicyError
 from gitguard.model import OpenPGPTrustedCert, SshTrustedKey, TrustStore
 
 if TYPE_CHECKING:
-    from gitguard.trust.policy import CertificateInfo, Policy
+    from gitguard.trust.certificates import CertificateInfo
+    from gitguard.trust.policy import Policy
 
 
 def read_openpgp_certs(
@@ -30,7 +31,7 @@ def read_openpgp_certs(
     loader names unclaimed certificates (:func:`gitguard.trust.policy.cert_signer_name`),
     or, with ``policy``, the policy's signer that has the certificate (see the module
     docstring)."""
-    from gitguard.trust.policy import read_certificates
+    from gitguard.trust.certificates import read_certificates
 
     try:
         certs = read_certificates(data)
@@ -120,7 +121,7 @@ class _PolicyNames:
         return owner
 
     def cert_signer(self, info: CertificateInfo, source: str) -> str:
-        from gitguard.trust.policy import cert_signer_name
+        from gitguard.trust.certificates import cert_signer_name
 
         owner = self.keys.get(info.fingerprint)
         if owner is not None:

@@ -106,7 +106,7 @@ def _effective_validity(validity: str, ownertrust: str) -> str:
 
 
 def _gnupg_keys(repo: Path, notes: list[str]) -> list[OpenPGPTrustedCert]:
-    from gitguard.trust.policy import cert_signer_name, read_certificates
+    from gitguard.trust.certificates import cert_signer_name, read_certificates
 
     program = (
         git.config_get("gpg.openpgp.program", cwd=repo)

@@ -81,12 +81,10 @@ is ``file:line: key.path: message``. Key paths count array elements from 1
 anywhere is an error: a typo must not quietly weaken the policy.
 """
 
-import contextlib
 import os
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Literal, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
-from gitguard._text import first_line
 from gitguard.errors import PolicyError
 from gitguard.model import (
     OpenPGPTrustedCert,
@@ -96,20 +94,21 @@ from gitguard.model import (
     X509Email,
     X509Trust,
 )
+from gitguard.trust._toml_lines import KeyPath, Locator, show_path
+
+if TYPE_CHECKING:
+    # Certificates are read only when a policy names some: off the hook path.
+    from gitguard.trust.certificates import CertificateInfo
 
 __all__ = [
-    "CertificateInfo",
     "FrozenMap",
     "Policy",
     "Release",
     "Rule",
     "Signer",
-    "cert_signer_name",
     "load_policy",
     "load_policy_file",
-    "read_certificates",
     "ref_pattern_problem",
-    "show_path",
 ]
 
 K = TypeVar("K")
@@ -261,292 +260,6 @@ class Policy(NamedTuple):
 
 
 # ---------------------------------------------------------------------------
-# OpenPGP certificates (shared with gitguard.trust.gittrust)
-
-
-class CertificateInfo(NamedTuple):
-    """What the trust loaders need from one certificate. ``data`` is the certificate
-    as Sequoia serialises it (binary); fingerprints are upper-case hex."""
-
-    fingerprint: str
-    subkeys: tuple[str, ...]
-    user_ids: tuple[str, ...]
-    emails: tuple[str, ...]
-    data: bytes
-
-
-def _uid_email(uid: str) -> str | None:
-    import re
-
-    m = re.search(r"<([^<>\s]+@[^<>\s]+)>\s*$", uid)
-    if m:
-        return m.group(1)
-    if "@" in uid and not any(c.isspace() or c in "<>" for c in uid):
-        return uid
-    return None
-
-
-def _cert_info(cert: Any) -> CertificateInfo:
-    from pysequoia.packet import PacketPile, Tag
-
-    raw = bytes(cert)
-    packets = list(PacketPile.from_bytes(raw))
-    subkeys = tuple(
-        p.fingerprint.upper() for p in packets if p.tag == Tag.PublicSubkey and p.fingerprint
-    )
-    # From the packets, not ``cert.user_ids``: that applies Sequoia's policy and
-    # raises for old certificates (SHA-1 self-signatures, RSA-1024), which must load
-    # so the verifier can report their signatures as weak-algorithm.
-    uids = tuple(u for u in (p.user_id for p in packets if p.tag == Tag.UserID) if u is not None)
-    emails = tuple(e for e in (_uid_email(u) for u in uids) if e)
-    return CertificateInfo(cert.fingerprint.upper(), subkeys, uids, emails, raw)
-
-
-def _split_certs(data: bytes) -> list[Any]:
-    import pysequoia
-    from pysequoia.packet import PacketPile, Tag
-
-    try:
-        tags = [p.tag for p in PacketPile.from_bytes(data)]
-    except Exception as e:  # pysequoia raises bare RuntimeError/ValueError
-        raise ValueError(f"not OpenPGP data: {first_line(e)}") from e
-    if Tag.SecretKey in tags or Tag.SecretSubkey in tags:
-        raise ValueError(
-            "contains secret key material; export the public certificate "
-            "(gpg --export --armor) and use that"
-        )
-    try:
-        certs = list(pysequoia.Cert.split_bytes(data))
-    except Exception as e:
-        raise ValueError(f"not an OpenPGP certificate: {first_line(e)}") from e
-    if not certs:
-        raise ValueError("contains no OpenPGP certificate")
-    return certs
-
-
-def read_certificates(data: bytes) -> list[CertificateInfo]:
-    """Every certificate in ``data`` (armored or binary, one or many).
-
-    Raises ValueError (with a message for the user) for data that is not OpenPGP,
-    holds no certificate, or holds secret key material.
-    """
-    return [_cert_info(c) for c in _split_certs(data)]
-
-
-def cert_signer_name(info: CertificateInfo) -> str:
-    """The signer name for a certificate nobody claims: its first user-ID e-mail,
-    else its first user ID, else ``openpgp:<fingerprint>``."""
-    if info.emails:
-        return info.emails[0]
-    if info.user_ids:
-        return info.user_ids[0]
-    return f"openpgp:{info.fingerprint}"
-
-
-# ---------------------------------------------------------------------------
-# Locating a key path in the TOML source (tomllib keeps no positions)
-
-_KeyPath = tuple[str | int, ...]
-_BARE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
-_ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"', "\\": "\\"}
-
-
-def show_path(path: _KeyPath) -> str:
-    """``signer[2].emails``: keys joined by dots, array positions counted from 1."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part + 1}]"
-            continue
-        text = part
-        if not part or any(c not in _BARE for c in part):
-            text = '"' + part.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        out += f".{text}" if out else text
-    return out
-
-
-class _Locator:
-    """Maps key paths to the line that defines them, by scanning the (already valid)
-    TOML text: table headers with ``[[x]]`` occurrence counts, ``key =`` lines, dotted
-    and quoted keys, elements of multi-line arrays and keys of inline tables. A path
-    it cannot place falls back to its closest located parent (e.g. the table header).
-    """
-
-    def __init__(self, text: str) -> None:
-        self._t = text
-        self._i = 0
-        self._line = 1
-        self._aot: dict[_KeyPath, int] = {}
-        self.lines: dict[_KeyPath, int] = {}
-        with contextlib.suppress(IndexError, ValueError):  # best effort: keep what we have
-            self._scan()
-
-    def line_of(self, path: _KeyPath) -> int | None:
-        p = path
-        while p:
-            if p in self.lines:
-                return self.lines[p]
-            p = p[:-1]
-        return None
-
-    # -- scanner --------------------------------------------------------------
-
-    def _peek(self, k: int = 0) -> str:
-        j = self._i + k
-        return self._t[j] if j < len(self._t) else ""
-
-    def _skip(self, *, newlines: bool) -> None:
-        while True:
-            c = self._peek()
-            if c in (" ", "\t"):
-                self._i += 1
-            elif c == "#":
-                end = self._t.find("\n", self._i)
-                self._i = len(self._t) if end < 0 else end
-            elif newlines and c in ("\r", "\n"):
-                if c == "\n":
-                    self._line += 1
-                self._i += 1
-            else:
-                return
-
-    def _record(self, path: _KeyPath, line: int) -> None:
-        for k in range(1, len(path) + 1):
-            self.lines.setdefault(path[:k], line)
-
-    def _scan(self) -> None:
-        current: _KeyPath = ()
-        while True:
-            self._skip(newlines=True)
-            if not self._peek():
-                return
-            start = self._i
-            line = self._line
-            if self._peek() == "[":
-                aot = self._peek(1) == "["
-                self._i += 2 if aot else 1
-                parts = self._key()
-                self._skip(newlines=False)
-                self._i += 2 if aot else 1
-                current = self._resolve(parts, aot=aot, line=line)
-            else:
-                parts = self._key()
-                self._skip(newlines=False)
-                self._i += 1  # '='
-                path = current + tuple(parts)
-                self._record(path, line)
-                self._skip(newlines=False)
-                self._value(path)
-            if self._i <= start:
-                return  # no progress: not TOML we understand; stop locating
-
-    def _resolve(self, parts: list[str], *, aot: bool, line: int) -> _KeyPath:
-        out: _KeyPath = ()
-        for k, part in enumerate(parts):
-            out += (part,)
-            if aot and k == len(parts) - 1:
-                n = self._aot.get(out, 0)
-                self._aot[out] = n + 1
-                self.lines.setdefault(out, line)
-                out += (n,)
-            elif out in self._aot:
-                out += (self._aot[out] - 1,)
-            self.lines.setdefault(out, line)
-        return out
-
-    def _key(self) -> list[str]:
-        parts: list[str] = []
-        while True:
-            self._skip(newlines=False)
-            c = self._peek()
-            if c == '"':
-                parts.append(self._string('"'))
-            elif c == "'":
-                parts.append(self._string("'"))
-            else:
-                start = self._i
-                while self._peek() and self._peek() in _BARE:
-                    self._i += 1
-                parts.append(self._t[start : self._i])
-            self._skip(newlines=False)
-            if self._peek() != ".":
-                return parts
-            self._i += 1
-
-    def _string(self, quote: str) -> str:
-        if self._t.startswith(quote * 3, self._i):
-            self._i += 3
-            while self._i < len(self._t):
-                if self._t.startswith(quote * 3, self._i):
-                    self._i += 3
-                    while self._peek() == quote:  # up to two quotes end the content
-                        self._i += 1
-                    return ""
-                c = self._t[self._i]
-                if c == "\n":
-                    self._line += 1
-                self._i += 2 if (c == "\\" and quote == '"') else 1
-            return ""
-        self._i += 1
-        out: list[str] = []
-        while self._i < len(self._t) and self._t[self._i] != quote:
-            c = self._t[self._i]
-            if c == "\\" and quote == '"':
-                esc = self._peek(1)
-                if esc in ("u", "U"):
-                    n = 4 if esc == "u" else 8
-                    out.append(chr(int(self._t[self._i + 2 : self._i + 2 + n], 16)))
-                    self._i += 2 + n
-                    continue
-                out.append(_ESCAPES.get(esc, esc))
-                self._i += 2
-                continue
-            out.append(c)
-            self._i += 1
-        self._i += 1
-        return "".join(out)
-
-    def _value(self, path: _KeyPath) -> None:
-        c = self._peek()
-        if c in ('"', "'"):
-            self._string(c)
-        elif c == "[":
-            self._i += 1
-            index = 0
-            while True:
-                self._skip(newlines=True)
-                if self._peek() in ("]", ""):
-                    self._i += 1
-                    return
-                self._record((*path, index), self._line)
-                self._value((*path, index))
-                self._skip(newlines=True)
-                if self._peek() == ",":
-                    self._i += 1
-                    index += 1
-        elif c == "{":
-            self._i += 1
-            while True:
-                self._skip(newlines=True)
-                if self._peek() in ("}", ""):
-                    self._i += 1
-                    return
-                line = self._line
-                sub = path + tuple(self._key())
-                self._skip(newlines=False)
-                self._i += 1  # '='
-                self._skip(newlines=False)
-                self._record(sub, line)
-                self._value(sub)
-                self._skip(newlines=True)
-                if self._peek() == ",":
-                    self._i += 1
-        else:
-            while self._peek() and self._peek() not in ",]}\r\n#":
-                self._i += 1
-
-
-# ---------------------------------------------------------------------------
 # The loader
 
 _TOP_KEYS = ("version", "trust", "signer", "groups", "rule", "default", "release")
@@ -687,9 +400,11 @@ class _SignerDraft:
 class _CertEntry:
     __slots__ = ("cert", "info", "path", "signer", "sources")
 
-    def __init__(self, cert: Any, source: str, path: _KeyPath) -> None:
+    def __init__(self, cert: Any, source: str, path: KeyPath) -> None:
         self.cert = cert
-        self.info = _cert_info(cert)
+        from gitguard.trust.certificates import cert_info
+
+        self.info = cert_info(cert)
         self.sources = [source]
         self.path = path
         self.signer: str | None = None
@@ -699,7 +414,7 @@ class _Loader:
     def __init__(self, name: str, base_dir: str, text: str) -> None:
         self.name = name
         self.base_dir = base_dir
-        self.loc = _Locator(text)
+        self.loc = Locator(text)
         self._problems: list[tuple[int, tuple[tuple[int, int, str], ...], int, str]] = []
         # attribution state
         self.ssh: list[SshTrustedKey] = []
@@ -722,28 +437,28 @@ class _Loader:
         """A file the policy names, relative to the policy's directory."""
         return rel if self.base_dir in ("", ".") else os.path.join(self.base_dir, rel)
 
-    def error(self, path: _KeyPath, message: str) -> None:
+    def error(self, path: KeyPath, message: str) -> None:
         line = self.loc.line_of(path)
         where = f"{self.name}:{line}" if line else self.name
         self._add(line or 0, path, f"{where}: {show_path(path)}: {message}")
 
-    def external(self, path: _KeyPath, problems: Iterable[str]) -> None:
+    def external(self, path: KeyPath, problems: Iterable[str]) -> None:
         """Problems found in another file, listed where ``path`` refers to it."""
         line = self.loc.line_of(path) or 0
         for text in problems:
             self._add(line, (), text)
 
-    def _add(self, line: int, path: _KeyPath, text: str) -> None:
+    def _add(self, line: int, path: KeyPath, text: str) -> None:
         # Listed by line, then by key path (so list items come in order), then as found.
         order = tuple((0, p, "") if isinstance(p, int) else (1, 0, p) for p in path)
         self._problems.append((line, order, len(self._problems), text))
 
-    def line(self, path: _KeyPath) -> int:
+    def line(self, path: KeyPath) -> int:
         return self.loc.line_of(path) or 0
 
     # -- typed accessors (None after reporting a problem) -----------------------
 
-    def table(self, value: object, path: _KeyPath, allowed: Iterable[str]) -> dict[str, Any] | None:
+    def table(self, value: object, path: KeyPath, allowed: Iterable[str]) -> dict[str, Any] | None:
         if not isinstance(value, dict):
             self.error(path, f"expected a table, not {_kind(value)}")
             return None
@@ -753,19 +468,19 @@ class _Loader:
                 self.error((*path, key), f"unknown key (expected one of: {', '.join(known)})")
         return value
 
-    def tables(self, value: object, path: _KeyPath) -> list[Any]:
+    def tables(self, value: object, path: KeyPath) -> list[Any]:
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
             self.error(path, f"expected an array of tables ([[{show_path(path)}]])")
             return []
         return value
 
-    def inline_tables(self, value: object, path: _KeyPath, example: str) -> list[Any]:
+    def inline_tables(self, value: object, path: KeyPath, example: str) -> list[Any]:
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
             self.error(path, f"expected a list of tables, e.g. {example}")
             return []
         return value
 
-    def string(self, value: object, path: _KeyPath) -> str | None:
+    def string(self, value: object, path: KeyPath) -> str | None:
         if not isinstance(value, str):
             self.error(path, f"expected a string, not {_kind(value)}")
             return None
@@ -774,32 +489,32 @@ class _Loader:
             return None
         return value
 
-    def strings(self, value: object, path: _KeyPath) -> list[tuple[_KeyPath, str]] | None:
+    def strings(self, value: object, path: KeyPath) -> list[tuple[KeyPath, str]] | None:
         """A list of non-empty strings, each with its own path."""
         if not isinstance(value, list):
             self.error(path, f"expected a list of strings, not {_kind(value)}")
             return None
-        out: list[tuple[_KeyPath, str]] = []
+        out: list[tuple[KeyPath, str]] = []
         for i, item in enumerate(value):
             s = self.string(item, (*path, i))
             if s is not None:
                 out.append(((*path, i), s))
         return out
 
-    def boolean(self, value: object, path: _KeyPath) -> bool | None:
+    def boolean(self, value: object, path: KeyPath) -> bool | None:
         if not isinstance(value, bool):
             self.error(path, f"expected true or false, not {_kind(value)}")
             return None
         return value
 
-    def choice(self, value: object, path: _KeyPath, options: tuple[str, ...]) -> str | None:
+    def choice(self, value: object, path: KeyPath, options: tuple[str, ...]) -> str | None:
         if not isinstance(value, str) or value not in options:
             shown = f'"{value}"' if isinstance(value, str) else _kind(value)
             self.error(path, f"expected {_quoted(options)}, not {shown}")
             return None
         return value
 
-    def instant(self, value: object, path: _KeyPath, *, end_of_day: bool) -> int | None:
+    def instant(self, value: object, path: KeyPath, *, end_of_day: bool) -> int | None:
         import datetime as _dt
 
         if isinstance(value, _dt.datetime):
@@ -816,7 +531,7 @@ class _Loader:
         )
         return None
 
-    def ref_patterns(self, value: object, path: _KeyPath, prefix: str = "refs/") -> tuple[str, ...]:
+    def ref_patterns(self, value: object, path: KeyPath, prefix: str = "refs/") -> tuple[str, ...]:
         items = self.strings(value, path)
         if items is None:
             return ()
@@ -850,7 +565,7 @@ class _Loader:
         x509 = self.load_x509(trust.get("x509"))
         sha1 = "warn"
         if "sha1_self_signatures" in trust:
-            path: _KeyPath = ("trust", "sha1_self_signatures")
+            path: KeyPath = ("trust", "sha1_self_signatures")
             sha1 = self.choice(trust["sha1_self_signatures"], path, ("warn", "refuse")) or "warn"
         self.attribute_unclaimed_certs()
         names = set(self.explicit) | set(self.implicit)
@@ -870,7 +585,7 @@ class _Loader:
         assert version is not None  # noqa: S101 - a missing version is a reported problem
         openpgp = tuple(
             OpenPGPTrustedCert(
-                signer=e.signer or cert_signer_name(e.info),
+                signer=e.signer or _cert_signer_name(e.info),
                 cert=e.info.data,
                 source=", ".join(e.sources),
             )
@@ -905,7 +620,7 @@ class _Loader:
     def load_openpgp(self, value: object) -> None:
         import glob
 
-        path: _KeyPath = ("trust", "openpgp")
+        path: KeyPath = ("trust", "openpgp")
         patterns = self.strings(value, path)
         if patterns is None:
             self.openpgp_failed = True
@@ -925,10 +640,12 @@ class _Loader:
                 seen.add(key)
                 self.load_cert_file(file, p)
 
-    def load_cert_file(self, file: str, path: _KeyPath) -> None:
+    def load_cert_file(self, file: str, path: KeyPath) -> None:
         try:
             data = _read(file)
-            certs = _split_certs(data)
+            from gitguard.trust.certificates import split_certs
+
+            certs = split_certs(data)
         except OSError as e:
             self.error(path, f"cannot read {file}: {e.strerror or e}")
             self.openpgp_failed = True
@@ -951,7 +668,7 @@ class _Loader:
             for f in (entry.info.fingerprint, *entry.info.subkeys):
                 self.cert_by_fpr.setdefault(f, entry)
 
-    def signer(self, raw: dict[str, Any], path: _KeyPath) -> None:
+    def signer(self, raw: dict[str, Any], path: KeyPath) -> None:
         self.table(raw, path, _SIGNER_KEYS)
         name: str | None = None
         if "name" not in raw:
@@ -1017,7 +734,7 @@ class _Loader:
             else:
                 self.signer_ssh_key(key, p, name, draft)
 
-    def claim_x509(self, key: tuple[str, ...], path: _KeyPath, name: str, what: str) -> bool:
+    def claim_x509(self, key: tuple[str, ...], path: KeyPath, name: str, what: str) -> bool:
         """Record that an X.509 identity belongs to ``name``; False (reported) if it
         already belongs to another signer."""
         owner = self.x509_owner.setdefault(key, name)
@@ -1026,7 +743,7 @@ class _Loader:
             return False
         return True
 
-    def sigstore_identity(self, raw: dict[str, Any], path: _KeyPath, name: str | None) -> None:
+    def sigstore_identity(self, raw: dict[str, Any], path: KeyPath, name: str | None) -> None:
         import re
 
         self.table(raw, path, _SIGSTORE_KEYS)
@@ -1066,7 +783,7 @@ class _Loader:
                 )
             )
 
-    def x509_email(self, raw: dict[str, Any], path: _KeyPath, name: str | None) -> None:
+    def x509_email(self, raw: dict[str, Any], path: KeyPath, name: str | None) -> None:
         self.table(raw, path, _X509_SIGNER_KEYS)
         if "email" not in raw:
             self.error((*path, "email"), "missing required key (the certificate's e-mail)")
@@ -1084,15 +801,15 @@ class _Loader:
                 X509Email(signer=name, email=email, source=f"{self.name}:{self.line(path)}")
             )
 
-    def x509_files(self, value: object, path: _KeyPath) -> list[tuple[_KeyPath, str, bytes]]:
+    def x509_files(self, value: object, path: KeyPath) -> list[tuple[KeyPath, str, bytes]]:
         """One file name or a list of them, each read (relative to the policy)."""
-        items: list[tuple[_KeyPath, str]] | None
+        items: list[tuple[KeyPath, str]] | None
         if isinstance(value, str):
             s = self.string(value, path)
             items = [(path, s)] if s is not None else None
         else:
             items = self.strings(value, path)
-        out: list[tuple[_KeyPath, str, bytes]] = []
+        out: list[tuple[KeyPath, str, bytes]] = []
         for p, rel in items or []:
             file = self.file(rel)
             try:
@@ -1103,7 +820,7 @@ class _Loader:
 
     def load_x509(self, value: object) -> X509Trust:
         """``[trust.x509]`` and the X.509 identities the signers named."""
-        path: _KeyPath = ("trust", "x509")
+        path: KeyPath = ("trust", "x509")
         raw: dict[str, Any] = {}
         if value is not None:
             raw = self.table(value, path, _TRUST_X509_KEYS) or {}
@@ -1167,7 +884,7 @@ class _Loader:
             tlog=tlog,
         )
 
-    def claim_cert(self, text: str, path: _KeyPath, name: str | None, draft: _SignerDraft) -> None:
+    def claim_cert(self, text: str, path: KeyPath, name: str | None, draft: _SignerDraft) -> None:
         fpr = text.strip().upper()
         if not _is_hex_id(fpr, "0123456789ABCDEF"):
             self.error(path, f'"openpgp:{text}": expected a 40 or 64 hex digit fingerprint')
@@ -1189,7 +906,7 @@ class _Loader:
         draft.keys.append(entry.info.fingerprint)
 
     def signer_ssh_key(
-        self, text: str, path: _KeyPath, name: str | None, draft: _SignerDraft
+        self, text: str, path: KeyPath, name: str | None, draft: _SignerDraft
     ) -> None:
         from gitguard.trust.sshkeys import fingerprint, parse_public_key_line
 
@@ -1297,7 +1014,7 @@ class _Loader:
         from gitguard.trust.allowed_signers import parse_allowed_signers_lines
         from gitguard.trust.sshkeys import fingerprint
 
-        path: _KeyPath = ("trust", "allowed_signers")
+        path: KeyPath = ("trust", "allowed_signers")
         rel = self.string(value, path)
         if rel is None:
             return
@@ -1324,7 +1041,7 @@ class _Loader:
             if entry.signer is not None:
                 continue
             info = entry.info
-            name = cert_signer_name(info)
+            name = _cert_signer_name(info)
             files = ", ".join(entry.sources)
             fix = f'add "openpgp:{info.fingerprint}" to that signer\'s keys'
             if name in self.explicit:
@@ -1352,11 +1069,11 @@ class _Loader:
             draft.keys.append(info.fingerprint)
 
     def groups(self, value: object, names: set[str]) -> dict[str, tuple[str, ...]]:
-        path: _KeyPath = ("groups",)
+        path: KeyPath = ("groups",)
         if not isinstance(value, dict):
             self.error(path, f"expected a table, not {_kind(value)}")
             return {}
-        members: dict[str, list[tuple[_KeyPath, str]]] = {}
+        members: dict[str, list[tuple[KeyPath, str]]] = {}
         for group, raw in value.items():
             gp = (*path, group)
             items = self.strings(raw, gp)
@@ -1399,7 +1116,7 @@ class _Loader:
     def rule(
         self,
         raw: dict[str, Any],
-        path: _KeyPath,
+        path: KeyPath,
         names: set[str],
         groups: Mapping[str, tuple[str, ...]],
     ) -> Rule | None:
@@ -1470,7 +1187,7 @@ class _Loader:
         )
 
     def release(self, value: object) -> Release | None:
-        path: _KeyPath = ("release",)
+        path: KeyPath = ("release",)
         raw = self.table(value, path, _RELEASE_KEYS)
         if raw is None:
             return None
@@ -1571,3 +1288,15 @@ def load_policy_file(path: str | os.PathLike[str], *, cache: str | None = None) 
 def _read(path: str) -> bytes:
     with open(path, "rb") as f:
         return f.read()
+
+
+def _cert_info(cert: Any) -> "CertificateInfo":
+    from gitguard.trust.certificates import cert_info
+
+    return cert_info(cert)
+
+
+def _cert_signer_name(info: "CertificateInfo") -> str:
+    from gitguard.trust.certificates import cert_signer_name
+
+    return cert_signer_name(info)
