@@ -35,6 +35,7 @@ EXPECTED_GITGUARD = {
     "gitguard.signatures.ssh",
     "gitguard.trust",
     "gitguard.trust._toml_lines",
+    "gitguard.trust.ownership",
     "gitguard.trust.policy",
     "gitguard.trust.policycache",
     "gitguard.trust.sshkeys",

@@ -4,6 +4,7 @@ exact text of every error a malformed file produces."""
 from __future__ import annotations
 
 import pickle
+import re
 import subprocess
 import textwrap
 from collections.abc import Iterator, Mapping
@@ -17,6 +18,7 @@ from gitguard.errors import PolicyError
 from gitguard.model import TrustStore
 from gitguard.trust._toml_lines import Locator, show_path
 from gitguard.trust.certificates import cert_signer_name, read_certificates
+from gitguard.trust.ownership import Ownership
 from gitguard.trust.policy import (
     FrozenMap,
     Policy,
@@ -1108,3 +1110,76 @@ def test_show_path() -> None:
     assert show_path(("signer", 1, "emails")) == "signer[2].emails"
     assert show_path(("groups", "core team", 0)) == 'groups."core team"[1]'
     assert show_path(("a", 'q"uote')) == 'a."q\\"uote"'
+
+
+# --- who owns which key, without TOML (gitguard.trust.ownership) ---------------------
+
+
+def _owners() -> Ownership:
+    owners = Ownership()
+    owners.add_signer("alice", "p.toml:3")
+    owners.claim_email("alice@example.com", "alice")
+    assert owners.claim_ssh_key(b"alice-key", "alice", "p.toml:5")
+    return owners
+
+
+def test_ownership_explicit_signers_own_names_emails_and_keys() -> None:
+    owners = _owners()
+    assert owners.is_signer("alice")
+    assert not owners.claim_ssh_key(b"alice-key", "bob", "p.toml:9")
+    assert owners.ssh_holder(b"alice-key") == ("alice", "p.toml:5")
+    with pytest.raises(
+        ValueError, match=re.escape('e-mail "ALICE@example.com" is also listed by signer')
+    ):
+        owners.claim_email("ALICE@example.com", "bob")
+    assert owners.named_by("alice") == [("alice", "the name")]
+    assert owners.named_by("Alice@Example.com") == [("alice", "an e-mail")]
+    assert owners.named_by("carol@example.com") == []
+
+
+@pytest.mark.parametrize(
+    ("blob", "principals", "owner", "problem"),
+    [
+        (b"carol-key", ["carol@example.com"], "carol@example.com", None),
+        (b"alice-key", ["alice"], "alice", None),  # her own key, under her name
+        (b"alice-key", ["alice@example.com", "x"], "alice", None),
+        (b"mallory-key", ["alice"], None, 'principal "alice" is the name of [[signer]] "alice"'),
+        (b"mallory-key", ["x", "ALICE@example.com"], None, "is an e-mail of [[signer]]"),
+        (b"alice-key", ["zed@example.com"], None, 'already belongs to signer "alice"'),
+    ],
+)
+def test_ownership_of_allowed_signers_lines(
+    blob: bytes, principals: list[str], owner: str | None, problem: str | None
+) -> None:
+    owners = _owners()
+    if problem is None:
+        got = owners.owner_of_line(
+            "ssh-ed25519",
+            blob,
+            principals=principals,
+            implicit=principals[0],
+            fingerprint="SHA256:x",
+            where="allowed_signers:1",
+        )
+        assert got == owner
+    else:
+        with pytest.raises(ValueError, match=re.escape(problem)):
+            owners.owner_of_line(
+                "ssh-ed25519",
+                blob,
+                principals=principals,
+                implicit=principals[0],
+                fingerprint="SHA256:x",
+                where="allowed_signers:1",
+            )
+
+
+def test_ownership_of_unclaimed_certificates() -> None:
+    owners = _owners()
+    assert owners.owner_of_certificate("dave@example.com", ["dave@example.com"], "F", "d.asc") == (
+        "dave@example.com"
+    )
+    with pytest.raises(ValueError, match='is named "alice" like a \\[\\[signer\\]\\]'):
+        owners.owner_of_certificate("alice", [], "F", "a.asc")
+    with pytest.raises(ValueError, match='has the e-mail address of signer "alice"'):
+        owners.owner_of_certificate("someone", ["alice@EXAMPLE.com"], "F", "a.asc")

@@ -95,6 +95,7 @@ from gitguard.model import (
     X509Trust,
 )
 from gitguard.trust._toml_lines import KeyPath, Locator, show_path
+from gitguard.trust.ownership import Ownership
 
 if TYPE_CHECKING:
     # Certificates are read only when a policy names some: off the hook path.
@@ -418,13 +419,12 @@ class _Loader:
         self._problems: list[tuple[int, tuple[tuple[int, int, str], ...], int, str]] = []
         # attribution state
         self.ssh: list[SshTrustedKey] = []
-        self.ssh_owner: dict[bytes, tuple[str, str]] = {}
+        self.owners = Ownership()
         self.certs: list[_CertEntry] = []
         self.cert_by_fpr: dict[str, _CertEntry] = {}
         self.openpgp_failed = False
         self.explicit: dict[str, _SignerDraft] = {}
         self.implicit: dict[str, _SignerDraft] = {}
-        self.email_owner: dict[str, str] = {}
         self.signer_lines: dict[str, int] = {}
         # X.509 identities: (issuer, identity or regexp) and e-mail -> owning signer
         self.sigstore: list[SigstoreIdentity] = []
@@ -675,14 +675,15 @@ class _Loader:
             self.error((*path, "name"), "missing required key")
         else:
             name = self.string(raw["name"], (*path, "name"))
-        if name is not None and name in self.explicit:
+        if name is not None and self.owners.is_signer(name):
             first = self.signer_lines[name]
             self.error((*path, "name"), f'duplicate signer name "{name}" (first at line {first})')
             name = None
         draft = _SignerDraft(name or "")
         if name is not None:
             self.explicit[name] = draft
-            self.signer_lines[name] = self.line((*path, "name"))
+            line = self.signer_lines[name] = self.line((*path, "name"))
+            self.owners.add_signer(name, f"{self.name}:{line}")
 
         for p, email in self.strings(raw.get("emails", []), (*path, "emails")) or []:
             if "@" not in email or any(c.isspace() or c in "<>" for c in email):
@@ -690,12 +691,11 @@ class _Loader:
                     p, f'"{email}" is not an e-mail address (write it bare: name@example.com)'
                 )
                 continue
-            owner = self.email_owner.get(email.casefold())
-            if owner is not None and owner != name:
-                self.error(p, f'e-mail "{email}" is also listed by signer "{owner}"')
+            try:
+                self.owners.claim_email(email, name)
+            except ValueError as e:
+                self.error(p, str(e))
                 continue
-            if name is not None:
-                self.email_owner[email.casefold()] = name
             draft.emails.append(email)
 
         if "valid_after" in raw:
@@ -921,8 +921,8 @@ class _Loader:
         if name is None:
             return
         where = f"{self.name}:{self.line(path)}"
-        if not self.own_ssh_key(blob, name, where):
-            owner, at = self.ssh_owner[blob]
+        if not self.owners.claim_ssh_key(blob, name, where):
+            owner, at = self.owners.ssh_holder(blob) or ("?", "?")
             self.error(path, f'key {fingerprint(blob)} already belongs to signer "{owner}" ({at})')
             return
         self.ssh.append(
@@ -936,79 +936,19 @@ class _Loader:
         )
         draft.keys.append(fingerprint(blob))
 
-    def own_ssh_key(self, blob: bytes, name: str, where: str) -> bool:
-        """Record that ``blob`` belongs to ``name``; False if it belongs to another signer."""
-        owner = self.ssh_owner.setdefault(blob, (name, where))
-        return owner[0] == name
-
-    def signers_named_by(self, principal: str) -> list[tuple[str, str]]:
-        """The ``[[signer]]``s a trust-file identity names: ``(signer, how)`` where how
-        is "the name" (exact) or "an e-mail" (case-insensitive); a signer named like one
-        of its e-mails once, as "the name"."""
-        found: list[tuple[str, str]] = []
-        if principal in self.explicit:
-            found.append((principal, "the name"))
-        owner = self.email_owner.get(principal.casefold())
-        if owner is not None and owner != principal:
-            found.append((owner, "an e-mail"))
-        return found
-
     def signer_for_line(self, key: SshTrustedKey) -> str:
         """The signer of an allowed_signers line (called by the parser for each line,
-        in order; raises ValueError with one problem per line of its message).
-
-        A key a ``[[signer]]`` lists belongs to that signer, and the line must name
-        it (its name or an e-mail), no other. Any other key belongs to the implicit
-        signer named after the line's first principal, and no principal of the line
-        may be the name or an e-mail of a ``[[signer]]``: a trust file cannot give a
-        key to a ``[[signer]]`` (``alice <mallory's key>``), as an OpenPGP
-        certificate cannot either (:meth:`attribute_unclaimed_certs`)."""
-        import base64
-
+        in order): :meth:`Ownership.owner_of_line` decides."""
         from gitguard.trust.sshkeys import fingerprint
 
-        fpr = fingerprint(key.key_blob)
-        held = self.ssh_owner.get(key.key_blob)
-        claimer = held[0] if held is not None and held[0] in self.explicit else None
-        problems: list[str] = []
-        names_claimer = False
-        for principal in _dedup(p for p in key.principals if p):
-            for signer, how in self.signers_named_by(principal):
-                if signer == claimer:
-                    names_claimer = True
-                    continue
-                where = f"{self.name}:{self.signer_lines[signer]}"
-                said = f'principal "{principal}" is {how} of [[signer]] "{signer}" ({where})'
-                if claimer is None:
-                    text = f"{key.key_type} {base64.b64encode(key.key_blob).decode('ascii')}"
-                    problems.append(
-                        f"{said}, whose keys do not include this line's key {fpr}: a trust "
-                        f"file cannot give a key to a [[signer]]; if the key is {signer}'s, "
-                        f'add "{text}" to that signer\'s keys, else change the principal'
-                    )
-                else:
-                    assert held is not None  # noqa: S101 - claimer comes from held
-                    problems.append(
-                        f'{said}, but this line\'s key {fpr} belongs to signer "{claimer}" '
-                        f"({held[1]}): a key has one owner; name that signer on this line "
-                        f'("{claimer}" or one of its e-mails) instead'
-                    )
-        if problems:
-            raise ValueError("\n".join(problems))
-        name = claimer if claimer is not None and names_claimer else key.signer
-        if not self.own_ssh_key(key.key_blob, name, key.source):
-            assert held is not None  # noqa: S101 - own_ssh_key fails only for a held key
-            owner, at = held
-            fix = (
-                f'name that signer on this line ("{owner}" or one of its e-mails)'
-                if owner in self.explicit
-                else f'make "{owner}" the line\'s first principal'
-            )
-            raise ValueError(
-                f'key {fpr} already belongs to signer "{owner}" ({at}); a key has one owner: '
-                f"{fix}, or remove the line"
-            )
-        return name
+        return self.owners.owner_of_line(
+            key.key_type,
+            key.key_blob,
+            principals=key.principals,
+            implicit=key.signer,
+            fingerprint=fingerprint(key.key_blob),
+            where=key.source,
+        )
 
     def load_allowed_signers(self, value: object) -> None:
         from gitguard.trust.allowed_signers import parse_allowed_signers_lines
@@ -1037,31 +977,21 @@ class _Loader:
             draft.keys.append(fingerprint(key.key_blob))
 
     def attribute_unclaimed_certs(self) -> None:
+        """Certificates no ``[[signer]]`` lists become implicit signers of their own
+        (:meth:`Ownership.owner_of_certificate` decides)."""
         for entry in self.certs:
             if entry.signer is not None:
                 continue
             info = entry.info
-            name = _cert_signer_name(info)
-            files = ", ".join(entry.sources)
-            fix = f'add "openpgp:{info.fingerprint}" to that signer\'s keys'
-            if name in self.explicit:
-                self.error(
-                    entry.path,
-                    f"certificate {info.fingerprint} ({files}) is in no signer's keys but is named "
-                    f'"{name}" like a [[signer]]; {fix}',
+            try:
+                name = self.owners.owner_of_certificate(
+                    _cert_signer_name(info),
+                    info.emails,
+                    info.fingerprint,
+                    ", ".join(entry.sources),
                 )
-                continue
-            owners = _dedup(
-                self.email_owner[e.casefold()]
-                for e in info.emails
-                if e.casefold() in self.email_owner
-            )
-            if owners:
-                self.error(
-                    entry.path,
-                    f"certificate {info.fingerprint} ({files}) is in no signer's keys but has the "
-                    f'e-mail address of signer "{owners[0]}"; {fix}',
-                )
+            except ValueError as e:
+                self.error(entry.path, str(e))
                 continue
             entry.signer = name
             draft = self.implicit.setdefault(name, _SignerDraft(name))
