@@ -263,9 +263,32 @@ class Policy(NamedTuple):
 # ---------------------------------------------------------------------------
 # The loader
 
+
+class Field(NamedTuple):
+    """One key of a policy section: how its value is read (``kind``), its default,
+    and for ``choice`` the allowed values. ``custom`` keys are read by the section's
+    own code (they need more than their value); every key of a section is in its
+    table, so the allowed keys and the readers cannot drift apart."""
+
+    kind: Literal["bool", "choice", "custom"]
+    default: object = None
+    options: tuple[str, ...] = ()
+
+
 _TOP_KEYS = ("version", "trust", "signer", "groups", "rule", "default", "release")
-_TRUST_KEYS = ("allowed_signers", "openpgp", "x509", "sha1_self_signatures")
-_TRUST_X509_KEYS = ("ca_bundle", "crl", "eku", "trusted_root", "tlog")
+_TRUST_FIELDS: dict[str, Field] = {
+    "allowed_signers": Field("custom"),
+    "openpgp": Field("custom"),
+    "x509": Field("custom"),
+    "sha1_self_signatures": Field("choice", "warn", ("warn", "refuse")),
+}
+_TRUST_X509_FIELDS: dict[str, Field] = {
+    "ca_bundle": Field("custom"),
+    "crl": Field("custom"),
+    "eku": Field("choice", "emailProtection", ("emailProtection", "codeSigning", "any")),
+    "trusted_root": Field("custom"),
+    "tlog": Field("choice", "if-present", ("require", "if-present", "ignore")),
+}
 _SIGSTORE_KEYS = ("identity", "identity_regexp", "issuer")
 _X509_SIGNER_KEYS = ("email",)
 _SIGNER_KEYS = (
@@ -279,17 +302,19 @@ _SIGNER_KEYS = (
     "sigstore",
     "x509",
 )
-_RULE_KEYS = (
-    "refs",
-    "require",
-    "signers",
-    "committer_must_match",
-    "allow_force_push",
-    "allow_delete",
-    "merges",
-    "exempt_before",
-    "require_signed_push",
-)
+
+
+_RULE_FIELDS: dict[str, Field] = {
+    "refs": Field("custom"),
+    "require": Field("choice", "signed", ("signed", "signed-tag", "none")),
+    "signers": Field("custom"),
+    "committer_must_match": Field("bool", False),
+    "allow_force_push": Field("bool", False),
+    "allow_delete": Field("bool", False),
+    "merges": Field("choice", "all", ("all", "first-parent")),
+    "exempt_before": Field("custom"),
+    "require_signed_push": Field("bool", False),
+}
 _RELEASE_KEYS = ("tags", "images", "key", "annotations")
 _IMAGE_FIELDS = ("tag", "commit")
 
@@ -507,6 +532,24 @@ class _Loader:
             return None
         return value
 
+    def fields(
+        self, raw: dict[str, Any], path: KeyPath, table: Mapping[str, Field]
+    ) -> dict[str, Any]:
+        """Every non-custom field of ``table``: its value read by its kind (a bad
+        value is reported and gives the default), or its default when absent."""
+        values: dict[str, Any] = {}
+        for key, field in table.items():
+            if field.kind == "custom":
+                continue
+            value: object = None
+            if key in raw:
+                if field.kind == "bool":
+                    value = self.boolean(raw[key], (*path, key))
+                else:
+                    value = self.choice(raw[key], (*path, key), field.options)
+            values[key] = field.default if value is None else value
+        return values
+
     def choice(self, value: object, path: KeyPath, options: tuple[str, ...]) -> str | None:
         if not isinstance(value, str) or value not in options:
             shown = f'"{value}"' if isinstance(value, str) else _kind(value)
@@ -555,7 +598,7 @@ class _Loader:
         version = self.version(doc)
         trust: dict[str, Any] = {}
         if "trust" in doc:
-            trust = self.table(doc["trust"], ("trust",), _TRUST_KEYS) or {}
+            trust = self.table(doc["trust"], ("trust",), _TRUST_FIELDS) or {}
         if "openpgp" in trust:
             self.load_openpgp(trust["openpgp"])
         for i, raw in enumerate(self.tables(doc.get("signer", []), ("signer",))):
@@ -563,10 +606,7 @@ class _Loader:
         if "allowed_signers" in trust:
             self.load_allowed_signers(trust["allowed_signers"])
         x509 = self.load_x509(trust.get("x509"))
-        sha1 = "warn"
-        if "sha1_self_signatures" in trust:
-            path: KeyPath = ("trust", "sha1_self_signatures")
-            sha1 = self.choice(trust["sha1_self_signatures"], path, ("warn", "refuse")) or "warn"
+        sha1 = self.fields(trust, ("trust",), _TRUST_FIELDS)["sha1_self_signatures"]
         self.attribute_unclaimed_certs()
         names = set(self.explicit) | set(self.implicit)
         groups = self.groups(doc.get("groups", {}), names)
@@ -823,7 +863,7 @@ class _Loader:
         path: KeyPath = ("trust", "x509")
         raw: dict[str, Any] = {}
         if value is not None:
-            raw = self.table(value, path, _TRUST_X509_KEYS) or {}
+            raw = self.table(value, path, _TRUST_X509_FIELDS) or {}
         bundle: list[bytes] = []
         crls: list[bytes] = []
         trusted_root: bytes | None = None
@@ -855,18 +895,8 @@ class _Loader:
                     self.error(p, f"{file}: not a usable Sigstore trusted root: {e}")
                     continue
                 trusted_root = data
-        eku = "emailProtection"
-        if "eku" in raw:
-            eku = (
-                self.choice(raw["eku"], (*path, "eku"), ("emailProtection", "codeSigning", "any"))
-                or eku
-            )
-        tlog = "if-present"
-        if "tlog" in raw:
-            tlog = (
-                self.choice(raw["tlog"], (*path, "tlog"), ("require", "if-present", "ignore"))
-                or tlog
-            )
+        read = self.fields(raw, path, _TRUST_X509_FIELDS)
+        eku, tlog = read["eku"], read["tlog"]
         if self.x509_emails and "ca_bundle" not in raw:
             first = self.x509_emails[0].source.rsplit(":", 1)[-1]
             self.error(
@@ -1050,18 +1080,14 @@ class _Loader:
         names: set[str],
         groups: Mapping[str, tuple[str, ...]],
     ) -> Rule | None:
-        self.table(raw, path, _RULE_KEYS)
+        self.table(raw, path, _RULE_FIELDS)
+        read = self.fields(raw, path, _RULE_FIELDS)
         refs: tuple[str, ...] = ()
         if "refs" not in raw:
             self.error((*path, "refs"), "missing required key")
         else:
             refs = self.ref_patterns(raw["refs"], (*path, "refs"))
-        require = "signed"
-        if "require" in raw:
-            require = (
-                self.choice(raw["require"], (*path, "require"), ("signed", "signed-tag", "none"))
-                or "signed"
-            )
+        require = read["require"]
         signers: list[str] = []
         if "signers" in raw:
             items = self.strings(raw["signers"], (*path, "signers"))
@@ -1078,17 +1104,7 @@ class _Loader:
             self.error(
                 (*path, "signers"), "missing required key (the signers or groups this rule allows)"
             )
-        flags: dict[str, bool] = {}
-        for key in (
-            "committer_must_match",
-            "allow_force_push",
-            "allow_delete",
-            "require_signed_push",
-        ):
-            flags[key] = bool(self.boolean(raw[key], (*path, key))) if key in raw else False
-        merges = "all"
-        if "merges" in raw:
-            merges = self.choice(raw["merges"], (*path, "merges"), ("all", "first-parent")) or "all"
+        merges = read["merges"]
         exempt: str | None = None
         if "exempt_before" in raw:
             exempt = self.string(raw["exempt_before"], (*path, "exempt_before"))
@@ -1107,12 +1123,12 @@ class _Loader:
             if require == "none"
             else "signed",
             signers=_dedup(signers),
-            committer_must_match=flags["committer_must_match"],
-            allow_force_push=flags["allow_force_push"],
-            allow_delete=flags["allow_delete"],
+            committer_must_match=bool(read["committer_must_match"]),
+            allow_force_push=bool(read["allow_force_push"]),
+            allow_delete=bool(read["allow_delete"]),
             merges="first-parent" if merges == "first-parent" else "all",
             exempt_before=exempt,
-            require_signed_push=flags["require_signed_push"],
+            require_signed_push=bool(read["require_signed_push"]),
             line=self.line(path),
         )
 
