@@ -1,6 +1,8 @@
 """Fixtures for the receive guard's tests: bare repositories guarded by
 ``guard server install`` (the real installer, the real shims), clients that sign with
-throwaway SSH keys, real ``git push`` over ``file://``, and policies written as TOML.
+throwaway SSH keys, real ``git push`` over ``file://``, and policies written as TOML;
+:class:`World` puts them together for one test (``conftest.keys`` makes the keys once
+per module).
 
 Every subprocess gets an explicit environment (:func:`gitfixtures.tool_env`); the
 pushes run the hooks exactly as a server would: git starts ``receive-pack``, which
@@ -14,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitfixtures import Repo, SshKey, make_ssh_key, run, tool_env
+from gitfixtures import Repo, SshKey, make_ssh_key, run, ssh_signer, tool_env
 from gitguard.server.install import InstallResult, install
 
 
@@ -85,6 +87,11 @@ class Push:
     def report(self) -> str:
         return "\n".join(self.remote)
 
+    @property
+    def rejected(self) -> bool:
+        """git refused the push because a hook (the guard) declined it."""
+        return self.returncode != 0 and "[remote rejected]" in self.stdout
+
 
 @dataclass
 class Server:
@@ -137,11 +144,13 @@ def push(
     options: Sequence[str] = (),
     config: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
+    url: str | None = None,
 ) -> Push:
-    """``git [config] push --porcelain [options] URL REFSPEC…`` from ``client``."""
+    """``git [config] push --porcelain [options] URL REFSPEC…`` from ``client``; the
+    URL is ``server``'s ``file://`` one unless ``url`` names another transport."""
     argv = ["git", *config, "-C", str(client.path), "push", "--porcelain", *options]
     proc = subprocess.run(
-        [*argv, server.url, *refspecs],
+        [*argv, url or server.url, *refspecs],
         env=dict(env or client.env),
         capture_output=True,
         check=False,
@@ -156,3 +165,65 @@ def push(
 
 def committer_env(base: Mapping[str, str], name: str, email: str) -> dict[str, str]:
     return {**base, "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
+
+
+class World:
+    """Guarded servers and signing clients for one test, all under ``tmp``.
+
+    ``alice``, ``bob``, ``forge`` and ``mallory`` sign with the :class:`Keys`;
+    :meth:`policy` writes ``policy-1.toml``, ``policy-2.toml``… from
+    :func:`policy_text` (``rules``: the test module's default rules); :meth:`server`
+    makes a guarded ``srv-N.git`` and :meth:`client` a ``client-N`` repository.
+    """
+
+    def __init__(self, tmp: Path, keys: Keys, rules: str) -> None:
+        self.tmp = tmp
+        self.keys = keys
+        self.rules = rules
+        self.env = tool_env(tmp / "home")
+        self.alice = ssh_signer(keys.alice)
+        self.bob = ssh_signer(keys.bob)
+        self.forge = ssh_signer(keys.forge)
+        self.mallory = ssh_signer(keys.mallory)
+        self._n = 0
+        self._policies = 0
+
+    def policy(self, rules: str | None = None, *, top: str = "", extra_signers: str = "") -> Path:
+        """A new policy file with ``rules`` (default: the world's)."""
+        self._policies += 1
+        path = self.tmp / f"policy-{self._policies}.toml"
+        text = policy_text(
+            self.keys, self.rules if rules is None else rules, extra_signers=extra_signers, top=top
+        )
+        path.write_text(text)
+        return path
+
+    def rule(self, n: int = 1, policy: int = 1) -> str:
+        """``policy-P.toml:LINE`` of the n-th ``[[rule]]`` of the P-th policy written."""
+        path = self.tmp / f"policy-{policy}.toml"
+        lines = [i for i, x in enumerate(path.read_text().splitlines(), 1) if x == "[[rule]]"]
+        return f"{path.name}:{lines[n - 1]}"
+
+    def server(
+        self,
+        policy: str | Path | None = None,
+        *,
+        object_format: str = "sha1",
+        top: str = "",
+        extra_signers: str = "",
+        **options: object,
+    ) -> Server:
+        """A bare repository guarded by ``guard server install`` (``options``) with
+        ``policy``: a policy file, or the rules of a new one (default: the world's)."""
+        if not isinstance(policy, Path):
+            policy = self.policy(policy, top=top, extra_signers=extra_signers)
+        self._n += 1
+        server = Server.create(
+            self.tmp / f"srv-{self._n}.git", self.env, object_format=object_format
+        )
+        server.install(policy, **options)
+        return server
+
+    def client(self, *, object_format: str = "sha1") -> Repo:
+        self._n += 1
+        return Repo.init(self.tmp / f"client-{self._n}", self.env, object_format=object_format)

@@ -15,13 +15,7 @@ from gitguard.errors import PolicyError
 from gitguard.server.install import install
 from gitguard.trust import policycache
 from gitguard.trust.policy import load_policy
-from receivefixtures import Keys, Server, make_keys, policy_text, push
-
-
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
-    return make_keys(tmp_path_factory.mktemp("keys"))
-
+from receivefixtures import Keys, Server, policy_text, push
 
 POLICY = """\
 version = 1

@@ -22,8 +22,6 @@ from gitfixtures import (
     openpgp_signer,
     run,
     run_audit,
-    ssh_signer,
-    tool_env,
 )
 from gitguard.errors import GuardError
 from gitguard.evaluate import HINTS, Verdict, evaluate
@@ -38,7 +36,7 @@ from gitguard.server.receive import (
     parse_updates,
 )
 from gitguard.trust.policy import Policy, Signer
-from receivefixtures import Keys, Push, Server, committer_env, make_keys, policy_text, push
+from receivefixtures import Keys, Server, World, committer_env, push
 
 MAIN = """
 [[rule]]
@@ -48,53 +46,10 @@ signers = ["maintainers", "github"]
 """
 
 
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
-    return make_keys(tmp_path_factory.mktemp("keys"))
-
-
-class World:
-    """Servers and clients for one test, all under ``tmp``."""
-
-    def __init__(self, tmp: Path, keys: Keys) -> None:
-        self.tmp = tmp
-        self.keys = keys
-        self.env = tool_env(tmp / "home")
-        self.alice = ssh_signer(keys.alice)
-        self.bob = ssh_signer(keys.bob)
-        self.forge = ssh_signer(keys.forge)
-        self.mallory = ssh_signer(keys.mallory)
-        self._n = 0
-        self._policies = 0
-
-    def policy(self, rules: str, **kw: str) -> Path:
-        self._policies += 1
-        path = self.tmp / f"policy-{self._policies}.toml"
-        path.write_text(policy_text(self.keys, rules, **kw))
-        return path
-
-    def rule(self, n: int = 1, policy: int = 1) -> str:
-        """``policy-P.toml:LINE`` of the n-th ``[[rule]]`` of the P-th policy written."""
-        path = self.tmp / f"policy-{policy}.toml"
-        lines = [i for i, x in enumerate(path.read_text().splitlines(), 1) if x == "[[rule]]"]
-        return f"{path.name}:{lines[n - 1]}"
-
-    def server(self, rules: str = MAIN, *, object_format: str = "sha1", **kw: str) -> Server:
-        self._n += 1
-        server = Server.create(
-            self.tmp / f"srv-{self._n}.git", self.env, object_format=object_format
-        )
-        server.install(self.policy(rules, **kw))
-        return server
-
-    def client(self, *, object_format: str = "sha1") -> Repo:
-        self._n += 1
-        return Repo.init(self.tmp / f"client-{self._n}", self.env, object_format=object_format)
-
-
 @pytest.fixture
 def world(tmp_path: Path, keys: Keys) -> World:
-    return World(tmp_path, keys)
+    """Servers guarded by ``MAIN`` unless a test gives other rules."""
+    return World(tmp_path, keys, MAIN)
 
 
 def _entry(oid: str, subject: str) -> str:
@@ -104,10 +59,6 @@ def _entry(oid: str, subject: str) -> str:
 
 def _rebase_fix(base: str) -> str:
     return f"git rebase --exec 'git commit --amend --no-edit --allow-empty -S' {base[:12]}"
-
-
-def _rejected(p: Push) -> bool:
-    return p.returncode != 0 and "[remote rejected]" in p.stdout
 
 
 # --------------------------------------------------------------------------- branches
@@ -138,7 +89,7 @@ def test_new_branch_with_unsigned_commit_is_refused_with_the_fix(world: World) -
 
     p = push(client, server, "HEAD:refs/heads/main")
 
-    assert _rejected(p), p.stderr
+    assert p.rejected, p.stderr
     assert server.ref("refs/heads/main") is None
     assert not server.has(bad)
     assert server.quarantines() == []
@@ -185,7 +136,7 @@ def test_fast_forward_checks_only_the_new_commits(world: World) -> None:
     base = second
     client.commit("unsigned follow-up")
     p = push(client, server, "HEAD:refs/heads/main")
-    assert _rejected(p)
+    assert p.rejected
     assert _rebase_fix(base) in p.report
     assert server.ref("refs/heads/main") == second
 
@@ -203,7 +154,7 @@ signers = ["alice"]
     client = world.client()
     rogue = client.commit("by mallory", signer=world.mallory)
     p = push(client, server, "HEAD:refs/heads/main")
-    assert _rejected(p)
+    assert p.rejected
     assert _entry(rogue, "by mallory") in p.remote
     assert f"      key     {world.keys.mallory.fingerprint}" in p.remote
     assert any(line.startswith("      status  unknown-key: ") for line in p.remote)
@@ -211,7 +162,7 @@ signers = ["alice"]
     client2 = world.client()
     by_bob = client2.commit("by bob", signer=world.bob)
     p = push(client2, server, "HEAD:refs/heads/alice-only")
-    assert _rejected(p)
+    assert p.rejected
     assert (
         "      status  not-allowed: signer bob is not allowed on refs/heads/alice-only "
         f"(rule {world.rule(2)} allows alice)"
@@ -238,7 +189,7 @@ def test_unprotected_branch_is_not_a_way_around_the_rule(world: World) -> None:
 
     p = push(client, server, "HEAD:refs/heads/main")
 
-    assert _rejected(p)
+    assert p.rejected
     assert _entry(bad, "unsigned, on a scratch branch") in p.remote
     assert server.ref("refs/heads/main") != bad
 
@@ -268,7 +219,7 @@ def test_several_refs_are_all_or_nothing_and_a_shared_commit_is_listed_once(
         client, server, "HEAD:refs/heads/main", "HEAD:refs/heads/release/2", "HEAD:refs/heads/x"
     )
 
-    assert _rejected(p)
+    assert p.rejected
     assert p.remote.count(_entry(bad, "unsigned, on two refs")) == 1
     assert "  (1 offending commit listed above)" in p.remote
     assert "gitguard: refs/heads/x: not updated: the push is refused as a whole" in p.remote
@@ -305,7 +256,7 @@ def test_force_push_refused_unless_allowed(world: World) -> None:
     new = client.commit("rewritten second", signer=world.alice)
 
     p = push(client, server, "+HEAD:refs/heads/main")
-    assert _rejected(p)
+    assert p.rejected
     assert (
         f"  force push: {new[:12]} does not contain the current {old[:12]} of "
         f"refs/heads/main (rule {world.rule()}: allow_force_push = false)"
@@ -329,7 +280,7 @@ def test_deletion_refused_unless_allowed(world: World) -> None:
     assert push(client, server, "HEAD:refs/heads/main", "HEAD:refs/heads/wip/b").returncode == 0
 
     p = push(client, server, ":refs/heads/main")
-    assert _rejected(p)
+    assert p.rejected
     assert (
         f"  deleting refs/heads/main is not allowed (rule {world.rule()}: allow_delete = false)"
     ) in p.remote
@@ -369,7 +320,7 @@ def test_tags_under_signed_tag(world: World) -> None:
 
     unsigned = client.tag("v1.1", "release 1.1, unsigned")
     p = push(client, server, "refs/tags/v1.1")
-    assert _rejected(p)
+    assert p.rejected
     assert "  tag " + unsigned[:12] + "  v1.1: release 1.1, unsigned" in p.remote
     assert "      status  unsigned: tag is not signed" in p.remote
     assert (
@@ -380,7 +331,7 @@ def test_tags_under_signed_tag(world: World) -> None:
 
     client.git("tag", "v1.2")  # lightweight
     p = push(client, server, "refs/tags/v1.2")
-    assert _rejected(p)
+    assert p.rejected
     assert (
         f"      status  unsigned: refs/tags/v1.2 is a lightweight tag (it points at commit "
         f"{commit[:12]}, not at a signed tag object)"
@@ -389,7 +340,7 @@ def test_tags_under_signed_tag(world: World) -> None:
 
     by_bob = client.tag("v1.3", "release 1.3 by bob", signer=world.bob)
     p = push(client, server, "refs/tags/v1.3")
-    assert _rejected(p)
+    assert p.rejected
     assert any(x.startswith("      status  not-allowed: signer bob") for x in p.remote)
     assert server.ref("refs/tags/v1.3") is None
     assert by_bob
@@ -408,7 +359,7 @@ def test_tags_under_signed_tag(world: World) -> None:
         env=world.alice.env(client.env),
     )
     p = push(client, server, "+refs/tags/v1.0")
-    assert _rejected(p), p.stderr
+    assert p.rejected, p.stderr
     assert "tags do not move: create a new tag instead" in p.report
     assert server.ref("refs/tags/v1.0") == good
 
@@ -431,7 +382,7 @@ signers = ["bob"]
     # main's rule (maintainers, github) does not vouch for this one (bob only): the
     # commit is judged again, so a protected ref is no way around a stricter rule.
     p = push(client, server, "refs/tags/snapshot")
-    assert _rejected(p)
+    assert p.rejected
     assert any("status  not-allowed: signer alice is not allowed" in line for line in p.remote)
 
     # A rule at most as strict as main's: main's history counts as checked.
@@ -479,7 +430,7 @@ merges = "first-parent"
     side = _merge_of_unsigned_side_branch(world, client)
 
     refused = push(client, all_server, "main:refs/heads/main")
-    assert _rejected(refused)
+    assert refused.rejected
     assert _entry(side, "external contribution, unsigned") in refused.remote
     # Re-signing a series with merges keeps them.
     assert "git rebase --rebase-merges --exec" in refused.report
@@ -506,7 +457,7 @@ signers = ["maintainers"]
     grandfathered = world.server(rule + f'exempt_before = "{legacy}"\n')
 
     p = push(client, strict, "HEAD:refs/heads/main")
-    assert _rejected(p)
+    assert p.rejected
     assert "gitguard: refs/heads/main: rejected: 2 of 3 new commits not acceptable" in p.remote
     assert " --root" in p.report  # the earliest offending commit is the root
 
@@ -529,7 +480,7 @@ def test_forge_key_only_for_its_committer(world: World) -> None:
 
     forged = client.commit("forge key, someone else's commit", signer=world.forge)
     p = push(client, server, "HEAD:refs/heads/main")
-    assert _rejected(p)
+    assert p.rejected
     i = p.remote.index(_entry(forged, "forge key, someone else's commit"))
     assert p.remote[i + 2] == (
         "      status  not-allowed: signer github may only sign for committer "
@@ -556,7 +507,7 @@ committer_must_match = true
 
     wrong = as_alice.commit("bob signs alice's commit", signer=world.bob)
     p = push(client, server, "HEAD:refs/heads/main")
-    assert _rejected(p)
+    assert p.rejected
     i = p.remote.index(_entry(wrong, "bob signs alice's commit"))
     assert p.remote[i + 2] == (
         "      status  identity-mismatch: committer e-mail <Alice@Example.com> is not an "
@@ -580,7 +531,7 @@ def test_retired_key_cannot_sign_newly_pushed_work(world: World, tmp_path: Path)
         "backdated to before the retirement", signer=world.alice, date="2023-07-01T12:00:00Z"
     )
     p = push(client, server, "HEAD:refs/heads/main")
-    assert _rejected(p)
+    assert p.rejected
     i = p.remote.index(_entry(backdated, "backdated to before the retirement"))
     assert p.remote[i + 2] == (
         "      status  expired-key: signer alice was retired after 2023-12-31 23:59:59 UTC: a "
@@ -618,7 +569,7 @@ signers = ["carol@example.com"]
 
     p = push(client, server, "HEAD:refs/heads/main")
 
-    assert _rejected(p)
+    assert p.rejected
     i = p.remote.index(_entry(old, "dated 2023"))
     assert p.remote[i + 2].startswith("      status  expired-key: at push time (")
     assert "is outside the validity its allowed_signers entry gives it" in p.remote[i + 2]
@@ -638,11 +589,11 @@ def test_sha256_repository(world: World) -> None:
 
     bad = client.commit("unsigned in sha256")
     p = push(client, server, "HEAD:refs/heads/main")
-    assert _rejected(p)
+    assert p.rejected
     assert _entry(bad, "unsigned in sha256") in p.remote
     assert _rebase_fix(head) in p.report
     p = push(client, server, ":refs/heads/main")
-    assert _rejected(p)  # deletion, zero id of 64 digits
+    assert p.rejected  # deletion, zero id of 64 digits
     assert "deleting refs/heads/main is not allowed" in p.report
 
 
@@ -651,7 +602,7 @@ def test_default_deny(world: World) -> None:
     client = world.client()
     client.commit("signed", signer=world.alice)
     p = push(client, server, "HEAD:refs/heads/feature")
-    assert _rejected(p)
+    assert p.rejected
     assert (
         '  no rule in policy-1.toml matches refs/heads/feature, and the policy\'s default is "deny"'
     ) in p.remote
@@ -669,7 +620,7 @@ def test_policy_deleted_after_install_rejects(world: World) -> None:
     client = world.client()
     client.commit("signed", signer=world.alice)
     p = push(client, server, "HEAD:refs/heads/main")
-    assert _rejected(p)
+    assert p.rejected
     assert p.remote == [
         "gitguard: push rejected: the policy cannot be loaded:",
         f"  {policy}: cannot read: No such file or directory",
@@ -685,7 +636,7 @@ def test_missing_key_file_rejects(world: World) -> None:
     client = world.client()
     client.commit("signed", signer=world.alice)
     p = push(client, server, "HEAD:refs/heads/main")
-    assert _rejected(p)
+    assert p.rejected
     assert p.remote[0] == "gitguard: push rejected: the policy cannot be loaded:"
     assert f"cannot read {keyfile}" in p.report
 
@@ -697,7 +648,7 @@ def test_no_policy_configured_rejects(world: World) -> None:
     client = world.client()
     client.commit("signed", signer=world.alice)
     p = push(client, server, "HEAD:refs/heads/main")
-    assert _rejected(p)
+    assert p.rejected
     assert p.remote == [
         "gitguard: push rejected: gitguard is installed on this repository but no policy "
         "is configured",
@@ -714,7 +665,7 @@ def test_broken_git_config_is_an_internal_error(world: World) -> None:
     client.commit("signed", signer=world.alice)
     server.git("config", "gitguard.timeout", "soon")
     p = push(client, server, "HEAD:refs/heads/main")
-    assert _rejected(p)
+    assert p.rejected
     assert p.remote == [
         "gitguard: push rejected: gitguard.timeout = 'soon' is not a number of seconds"
     ]
@@ -727,7 +678,7 @@ def test_time_limit_rejects(world: World) -> None:
     p = push(
         client, server, "HEAD:refs/heads/main", env={**client.env, "GUARD_HOOK_TIMEOUT": "0.001"}
     )
-    assert _rejected(p)
+    assert p.rejected
     assert p.remote == [
         "gitguard: push rejected: the signature check did not finish within 0.001 s; the limit "
         "is GUARD_HOOK_TIMEOUT or `git config gitguard.timeout` (seconds)"
@@ -871,7 +822,7 @@ def test_receive_pack_sees_objects_only_in_quarantine(world: World) -> None:
     server = world.server()
     client = world.client()
     bad = client.commit("unsigned")
-    assert _rejected(push(client, server, "HEAD:refs/heads/main"))
+    assert push(client, server, "HEAD:refs/heads/main").rejected
     assert not server.has(bad)
     assert server.quarantines() == []
     assert run(["git", "-C", server.path, "fsck"], env=world.env).returncode == 0
@@ -925,7 +876,7 @@ def test_sha1_bound_openpgp_key_is_accepted_with_a_warning(world: World) -> None
             extra_signers=carol,
         )
         p = push(client, strict, "HEAD:refs/heads/main")
-        assert _rejected(p)
+        assert p.rejected
         assert any("status  weak-algorithm: " in line and "uses SHA-1" in line for line in p.remote)
         check = run(
             [sys.executable, "-m", "gitguard", "server", "check", str(lenient.path)], env=world.env

@@ -20,7 +20,7 @@ from gitfixtures import Repo, ssh_signer, tool_env
 from gitguard.cli.main import main
 from gitguard.errors import GuardError, PolicyError
 from gitguard.server.install import CHAINED_SUFFIX, SHIM_MARKER, check, install
-from receivefixtures import Keys, Server, make_keys, policy_text, push
+from receivefixtures import Keys, Server, policy_text, push
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,11 +30,6 @@ refs = ["refs/heads/*"]
 require = "signed"
 signers = ["maintainers"]
 """
-
-
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
-    return make_keys(tmp_path_factory.mktemp("keys"))
 
 
 class World:
