@@ -226,6 +226,21 @@ class GpgHome:
         return _executable_script(directory / name, f'exec {gpg} {args} "$@"')
 
 
+@contextlib.contextmanager
+def gpg_signing_key(directory: Path, uid: str, name: str) -> Iterator[tuple[GpgHome, GpgKey, Path]]:
+    """A throwaway GnuPG home (``directory/gnupg``) with one Ed25519 signing key for
+    ``uid``, its certificate exported to ``directory/NAME.asc``; the home's agent is
+    stopped afterwards."""
+    home = GpgHome.create(directory / "gnupg", tool_env(directory / "home"))
+    try:
+        key = home.gen_key(uid, "ed25519")
+        cert = directory / f"{name}.asc"
+        cert.write_bytes(home.export(key))
+        yield home, key, cert
+    finally:
+        home.close()
+
+
 # --------------------------------------------------------------------------- SSH
 
 

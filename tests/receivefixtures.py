@@ -11,12 +11,14 @@ runs the shim, which runs this interpreter.
 
 from __future__ import annotations
 
+import hashlib
+import struct
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitfixtures import Repo, SshKey, make_ssh_key, run, ssh_signer, tool_env
+from gitfixtures import Repo, Signer, SshKey, make_ssh_key, run, ssh_signer, tool_env
 from gitguard.server.install import InstallResult, install
 
 
@@ -163,8 +165,70 @@ def push(
     )
 
 
+def signed_push(
+    client: Repo, server: Server, signer: Signer, *refspecs: str, url: str | None = None
+) -> Push:
+    """``git push --signed`` from ``client``, the certificate signed by ``signer``."""
+    return push(
+        client,
+        server,
+        *refspecs,
+        options=["--signed"],
+        config=signer.config(),
+        env=signer.env(client.env),
+        url=url,
+    )
+
+
 def committer_env(base: Mapping[str, str], name: str, email: str) -> dict[str, str]:
     return {**base, "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
+
+
+# --------------------------------------------------------------------------- certificates
+
+
+def pkt_line(data: bytes) -> bytes:
+    """One pkt-line of git's protocol: four hex digits of length, then ``data``."""
+    return b"%04x" % (len(data) + 4) + data
+
+
+def pkt_lines(data: bytes) -> list[bytes]:
+    """The payloads of the pkt-lines in ``data`` (a flush packet as ``b""``)."""
+    out = []
+    while data:
+        n = int(data[:4], 16)
+        out.append(data[4:n] if n else b"")
+        data = data[max(n, 4) :]
+    return out
+
+
+def push_cert_request(cert: bytes, capabilities: bytes) -> bytes:
+    """A push whose commands are ``cert``'s ref updates, sent as git sends a signed
+    push (``push-cert`` … ``push-cert-end``, the certificate one pkt-line per line),
+    with an empty pack: the objects are already on the server."""
+    request = pkt_line(b"push-cert\0" + capabilities + b"\n")
+    request += b"".join(pkt_line(line) for line in cert.splitlines(keepends=True))
+    request += pkt_line(b"push-cert-end\n") + b"0000"
+    header = b"PACK" + struct.pack(">II", 2, 0)
+    return request + header + hashlib.sha1(header, usedforsecurity=False).digest()
+
+
+def stored_certificate(server: Server, update: str = "") -> bytes:
+    """The push certificate receive-pack kept in the object store (an unreachable
+    blob); with ``update``, the one that lists that ref update line."""
+    out = server.git("cat-file", "--batch-all-objects", "--batch-check=%(objectname) %(objecttype)")
+    for line in out.splitlines():
+        oid, typ = line.split()
+        if typ != "blob":
+            continue
+        blob = run(["git", "-C", server.path, "cat-file", "blob", oid], env=server.env).stdout
+        if blob.startswith(b"certificate version 0.1\n") and update.encode() in blob:
+            return blob
+    which = f" for {update!r}" if update else ""
+    raise AssertionError(f"no push certificate{which} in the object store")
+
+
+# --------------------------------------------------------------------------- a test's world
 
 
 class World:

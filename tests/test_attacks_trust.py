@@ -31,8 +31,6 @@ it names and stays as a regression test.
 from __future__ import annotations
 
 import base64
-import hashlib
-import struct
 import subprocess
 import urllib.parse
 import urllib.request
@@ -48,6 +46,7 @@ from gitfixtures import (
     Repo,
     SshKey,
     ToolError,
+    gpg_signing_key,
     make_ssh_key,
     openpgp_signer,
     run_audit,
@@ -58,7 +57,16 @@ from gitfixtures import Signer as GitSigner
 from gitguard.errors import PolicyError
 from gitguard.trust.files import load_key_files
 from gitguard.trust.policy import load_policy_file
-from receivefixtures import Keys, Server, make_keys, push
+from receivefixtures import (
+    Keys,
+    Push,
+    Server,
+    pkt_lines,
+    push,
+    push_cert_request,
+    signed_push,
+    stored_certificate,
+)
 from servers import Server as HttpServer
 from servers import http_server
 
@@ -75,34 +83,14 @@ class Identities:
 
 
 @pytest.fixture(scope="module")
-def ids(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Identities]:
+def ids(keys: Keys, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Identities]:
     tmp = tmp_path_factory.mktemp("trust-keys")
-    keys = make_keys(tmp / "ssh")
     carol = make_ssh_key(tmp / "ssh", "carol", "ed25519", tool_env(tmp / "ssh" / "home"))
-    gpg = GpgHome.create(tmp / "gnupg", tool_env(tmp / "home"))
-    try:
-        dave = gpg.gen_key("Dave <dave@example.com>", "ed25519")
-        cert = tmp / "dave.asc"
-        cert.write_bytes(gpg.export(dave))
+    with gpg_signing_key(tmp, "Dave <dave@example.com>", "dave") as (gpg, dave, cert):
         yield Identities(keys, carol, gpg, dave, cert)
-    finally:
-        gpg.close()
 
 
 # =========================================================================== item 6
-
-
-def _pkt(data: bytes) -> bytes:
-    return b"%04x" % (len(data) + 4) + data
-
-
-def _pkts(data: bytes) -> list[bytes]:
-    out = []
-    while data:
-        n = int(data[:4], 16)
-        out.append(data[4:n] if n else b"")
-        data = data[max(n, 4) :]
-    return out
 
 
 @dataclass(frozen=True)
@@ -133,23 +121,12 @@ def http_receive_pack(server: HttpServer, repo: Path, request: bytes) -> HttpPus
     with urllib.request.urlopen(req, timeout=120) as response:  # noqa: S310
         body = response.read()
     bands: dict[int, bytes] = {1: b"", 2: b"", 3: b""}
-    for pkt in _pkts(body):
+    for pkt in pkt_lines(body):
         if pkt:
             bands[pkt[0]] += pkt[1:]
     assert not bands[3], bands[3]
-    status = [p for p in _pkts(bands[1]) if p]
+    status = [p for p in pkt_lines(bands[1]) if p]
     return HttpPush(status, bands[2].decode("utf-8", "replace").splitlines())
-
-
-def replay_request(cert: bytes) -> bytes:
-    """A push whose commands are ``cert``'s ref updates, sent as git sends a signed
-    push (``push-cert`` … ``push-cert-end``, the certificate one pkt-line per line),
-    with an empty pack: the objects are already on the server."""
-    request = _pkt(b"push-cert\0report-status side-band-64k\n")
-    request += b"".join(_pkt(line) for line in cert.splitlines(keepends=True))
-    request += _pkt(b"push-cert-end\n") + b"0000"
-    header = b"PACK" + struct.pack(">II", 2, 0)
-    return request + header + hashlib.sha1(header, usedforsecurity=False).digest()
 
 
 class HttpWorld:
@@ -193,44 +170,9 @@ allow_delete = true
         self.client = Repo.init(tmp / "client", tool_env(tmp / "client-home"))
         self.head = self.client.commit("signed work", signer=self.alice)
 
-    def signed_push(self, signer: GitSigner, *refspecs: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [
-                "git",
-                *signer.config(),
-                "-C",
-                str(self.client.path),
-                "push",
-                "--porcelain",
-                "--signed",
-                self.http.url(self.server.path),
-                *refspecs,
-            ],
-            env=signer.env(self.client.env),
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=120,
-        )
-
-    def certificate_for(self, update: str) -> bytes:
-        """The certificate receive-pack stored (a loose blob) that lists ``update``."""
-        out = self.server.git(
-            "cat-file", "--batch-all-objects", "--batch-check=%(objectname) %(objecttype)"
-        )
-        for line in out.splitlines():
-            oid, typ = line.split()
-            if typ != "blob":
-                continue
-            blob = subprocess.run(
-                ["git", "-C", str(self.server.path), "cat-file", "blob", oid],
-                capture_output=True,
-                env=self.env,
-                check=True,
-            ).stdout
-            if blob.startswith(b"certificate version 0.1\n") and update.encode() in blob:
-                return blob
-        raise AssertionError(f"no push certificate for {update!r} in the object store")
+    def signed_push(self, signer: GitSigner, *refspecs: str) -> Push:
+        url = self.http.url(self.server.path)
+        return signed_push(self.client, self.server, signer, *refspecs, url=url)
 
     def created_then_deleted(self, signer: GitSigner) -> bytes:
         """``signer`` creates refs/heads/topic and deletes it again, both with signed
@@ -241,10 +183,11 @@ allow_delete = true
         p = self.signed_push(signer, ":refs/heads/topic")
         assert p.returncode == 0, p.stderr
         assert self.server.ref("refs/heads/topic") is None
-        return self.certificate_for(f"{Z} {self.head} refs/heads/topic\n")
+        return stored_certificate(self.server, f"{Z} {self.head} refs/heads/topic\n")
 
     def replay(self, cert: bytes) -> HttpPush:
-        return http_receive_pack(self.http, self.server.path, replay_request(cert))
+        request = push_cert_request(cert, b"report-status side-band-64k")
+        return http_receive_pack(self.http, self.server.path, request)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ certificate bytes captured from the server's object store after the first push.
 from __future__ import annotations
 
 import hashlib
-import struct
 import subprocess
 import time
 from collections.abc import Iterator
@@ -22,7 +21,16 @@ from pathlib import Path
 
 import pytest
 
-from gitfixtures import GpgHome, GpgKey, Repo, Signer, openpgp_signer, ssh_signer, tool_env
+from gitfixtures import (
+    GpgHome,
+    GpgKey,
+    Repo,
+    Signer,
+    gpg_signing_key,
+    openpgp_signer,
+    ssh_signer,
+    tool_env,
+)
 from gitguard.model import TrustStore
 from gitguard.server.pushcert import (
     PushCert,
@@ -35,7 +43,16 @@ from gitguard.server.pushcert import (
 )
 from gitguard.signatures import Verifier
 from gitguard.trust.policy import Policy
-from receivefixtures import Keys, Push, Server, make_keys, push
+from receivefixtures import (
+    Keys,
+    Push,
+    Server,
+    pkt_lines,
+    push,
+    push_cert_request,
+    signed_push,
+    stored_certificate,
+)
 
 Z = "0" * 40
 
@@ -49,17 +66,10 @@ class Identities:
 
 
 @pytest.fixture(scope="module")
-def ids(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Identities]:
+def ids(keys: Keys, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Identities]:
     tmp = tmp_path_factory.mktemp("pushcert-keys")
-    keys = make_keys(tmp / "ssh")
-    gpg = GpgHome.create(tmp / "gnupg", tool_env(tmp / "home"))
-    try:
-        carol = gpg.gen_key("Carol <carol@example.com>", "ed25519")
-        cert = tmp / "carol.asc"
-        cert.write_bytes(gpg.export(carol))
+    with gpg_signing_key(tmp, "Carol <carol@example.com>", "carol") as (gpg, carol, cert):
         yield Identities(keys, gpg, carol, cert)
-    finally:
-        gpg.close()
 
 
 def _policy(ids: Identities, path: Path, *, signers: str = '["alice", "carol"]') -> Path:
@@ -108,14 +118,7 @@ class World:
         self.head = self.client.commit("signed work", signer=self.alice)
 
     def signed_push(self, signer: Signer, *refspecs: str) -> Push:
-        return push(
-            self.client,
-            self.server,
-            *refspecs,
-            options=["--signed"],
-            config=signer.config(),
-            env=signer.env(self.client.env),
-        )
+        return signed_push(self.client, self.server, signer, *refspecs)
 
 
 @pytest.fixture
@@ -186,59 +189,25 @@ def test_push_signed_by_an_unknown_key(world: World) -> None:
 # --------------------------------------------------------------------------- replays
 
 
-def _pkt(data: bytes) -> bytes:
-    return b"%04x" % (len(data) + 4) + data
-
-
-def _pkts(data: bytes) -> list[bytes]:
-    out = []
-    while data:
-        n = int(data[:4], 16)
-        out.append(data[4:n] if n else b"")
-        data = data[max(n, 4) :]
-    return out
-
-
 def replay(server: Server, cert: bytes, *, stateless: bool) -> tuple[list[bytes], str]:
     """Send ``cert`` (its ref updates are the commands) to ``git receive-pack`` with an
     empty pack: the objects are already on the server. Returns the report-status lines
     and receive-pack's stderr (the hooks' output)."""
-    request = _pkt(b"push-cert\0report-status\n")
-    request += b"".join(_pkt(line) for line in cert.splitlines(keepends=True))
-    request += _pkt(b"push-cert-end\n") + b"0000"
-    header = b"PACK" + struct.pack(">II", 2, 0)
-    request += header + hashlib.sha1(header, usedforsecurity=False).digest()
+    request = push_cert_request(cert, b"report-status")
     argv = ["git", "receive-pack", *(["--stateless-rpc"] if stateless else []), str(server.path)]
     proc = subprocess.run(
         argv, input=request, capture_output=True, env=server.env, timeout=60, check=False
     )
-    pkts = _pkts(proc.stdout)
+    pkts = pkt_lines(proc.stdout)
     if not stateless:
         pkts = pkts[pkts.index(b"") + 1 :]  # skip the ref advertisement
     return [p for p in pkts if p], proc.stderr.decode("utf-8", "replace")
 
 
-def _stored_certificate(server: Server) -> bytes:
-    """The certificate receive-pack kept in the object store (an unreachable blob)."""
-    out = server.git("cat-file", "--batch-all-objects", "--batch-check=%(objectname) %(objecttype)")
-    for line in out.splitlines():
-        oid, typ = line.split()
-        if typ == "blob":
-            blob = subprocess.run(
-                ["git", "-C", str(server.path), "cat-file", "blob", oid],
-                capture_output=True,
-                env=server.env,
-                check=True,
-            ).stdout
-            if blob.startswith(b"certificate version 0.1\n"):
-                return blob
-    raise AssertionError("no push certificate in the object store")
-
-
 def _first_signed_push_then_ref_removed(world: World) -> bytes:
     p = world.signed_push(world.alice, "HEAD:refs/heads/topic")
     assert p.returncode == 0, p.stderr
-    cert = _stored_certificate(world.server)
+    cert = stored_certificate(world.server)
     assert f"{Z} {world.head} refs/heads/topic\n".encode() in cert
     world.server.git("update-ref", "-d", "refs/heads/topic")  # an administrator removes it
     return cert
