@@ -21,13 +21,13 @@ import pytest
 
 from gitfixtures import GpgHome, make_ssh_key, run, tool_env
 from gitguard.client.checks import (
-    GitConfig,
     PushLine,
     _openssh_private_public_blob,
     parse_gpg_colons,
     parse_pre_push,
 )
 from gitguard.errors import GuardError
+from gitguard.git import GitConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 HOOK_SCRIPTS = ROOT / "hooks"
@@ -386,6 +386,30 @@ def test_git_config_keys_and_booleans() -> None:
     assert cfg.path("gpg.ssh.allowedSignersFile") == os.path.expanduser("~/x")
     assert cfg.get("REMOTE.Origin.URL") == "u"
     assert cfg.get("remote.origin.url") is None  # subsections are case-sensitive
+
+
+def test_git_config_read_keeps_every_value_in_git_order(tmp_path: Path) -> None:
+    repo = tmp_path / "r"
+    run(["git", "init", "-q", str(repo)], env=dict(os.environ))
+    with (repo / ".git" / "config").open("a") as f:
+        f.write('[gitguard]\n\tpushee = a\n\tflag\n\tPushee = b\n[Remote "Up"]\n\tURL = x=y\n')
+    run(["git", "-C", str(repo), "config", "--add", "gitguard.pushee", "c"], env=dict(os.environ))
+
+    cfg = GitConfig.read(repo)
+    assert cfg.get_all("gitguard.pushee") == ("a", "b", "c")
+    assert cfg.get("gitguard.pushee") == "c"
+    assert cfg.bool("gitguard.flag") is True  # no value: true, and "" as a string
+    assert cfg.get("gitguard.flag") == ""
+    assert cfg.get("remote.Up.url") == "x=y"
+    assert cfg.get_all("gitguard.missing") == ()
+    only = GitConfig.read(repo, pattern=r"^gitguard\.")
+    assert only.get_all("gitguard.pushee") == ("a", "b", "c")
+    assert only.get("remote.Up.url") is None
+    assert GitConfig.read(repo, pattern=r"^nothing\.").get("gitguard.flag") is None
+    with pytest.raises(GuardError, match=r"`git config --global -z --list` failed \(exit 128\)"):
+        GitConfig.read(
+            repo, scope="global", env={**os.environ, "GIT_CONFIG_GLOBAL": str(tmp_path / "none")}
+        )
 
 
 def test_parse_gpg_colons_secret_keys() -> None:

@@ -2,12 +2,16 @@
 :class:`~gitguard.errors.GitError` naming the command, exit code and stderr.
 
 Processes are started by :mod:`gitguard._spawn` (not :mod:`subprocess`, whose imports
-alone cost every push ≈5 ms); a working directory is given to git as ``-C``."""
+alone cost every push ≈5 ms); a working directory is given to git as ``-C``.
+
+Git config is read only through :class:`GitConfig`: one ``git config -z`` call (every
+key, or the keys a pattern matches), then asked any number of times."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 from gitguard import _spawn
 from gitguard.errors import GitError
@@ -130,21 +134,96 @@ class Pending:
             self._answer = (self._child.wait(), b"", b"")
 
 
-def config_get(key: str, *, cwd: str | os.PathLike[str] | None = None) -> str | None:
-    """The value of a git config key as git resolves it for ``cwd``, or None if unset."""
-    rc, out, _ = run("config", "--get", key, cwd=cwd, check=False)
-    if rc == 1:
-        return None
-    if rc:
-        raise GitError(f"cannot read git config {key} (exit {rc})")
-    return out.decode("utf-8", "surrogateescape").rstrip("\n")
+def config_args(
+    pattern: str | None = None, *, scope: Literal["global", "local"] | None = None
+) -> tuple[str, ...]:
+    """The ``git config`` arguments :class:`GitConfig` reads: every key (``--list``), or
+    the keys matching ``pattern`` (``--get-regexp``), of every scope or of one file."""
+    where = (f"--{scope}",) if scope is not None else ()
+    query = ("--get-regexp", pattern) if pattern is not None else ("--list",)
+    return ("config", *where, "-z", *query)
 
 
-def config_path(key: str, *, cwd: str | os.PathLike[str] | None = None) -> str | None:
-    """A path-valued config key, with ``~`` expanded as git does (``--type=path``)."""
-    rc, out, _ = run("config", "--type=path", "--get", key, cwd=cwd, check=False)
-    if rc == 1:
-        return None
-    if rc:
-        raise GitError(f"cannot read git config {key} (exit {rc})")
-    return out.decode("utf-8", "surrogateescape").rstrip("\n")
+class GitConfig:
+    """Git config as git resolves it, read with one ``git config -z`` call and then
+    asked any number of times.
+
+    Section and variable names are case-insensitive, a subsection is not (as in git).
+    Every value of a key is kept, in git's order: :meth:`get_all` gives them all, and
+    for a single-valued key the last one wins. A key written without ``=`` (``[core]
+    bare``) has no value: true for :meth:`bool`, ``""`` for :meth:`get`.
+    """
+
+    def __init__(self, values: Mapping[str, Sequence[str | None]]) -> None:
+        self._values: dict[str, tuple[str | None, ...]] = {}
+        for key, found in values.items():
+            norm = _config_key(key)
+            self._values[norm] = self._values.get(norm, ()) + tuple(found)
+
+    @classmethod
+    def parse(cls, out: bytes) -> GitConfig:
+        """From the output of ``git config -z --list`` or ``--get-regexp``: entries end
+        with NUL, a newline separates the key from its value (no newline: no value)."""
+        values: dict[str, list[str | None]] = {}
+        for entry in out.decode("utf-8", "surrogateescape").split("\0"):
+            if entry:
+                key, nl, value = entry.partition("\n")
+                values.setdefault(key, []).append(value if nl else None)
+        return cls(values)
+
+    @classmethod
+    def read(
+        cls,
+        cwd: str | os.PathLike[str] | None = None,
+        *,
+        pattern: str | None = None,
+        scope: Literal["global", "local"] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> GitConfig:
+        """What git sees in ``cwd`` (the keys matching ``pattern``; one ``scope``'s
+        file). Raises :class:`GitError` when git cannot read it (a missing
+        ``--global`` file included); no matching key is an empty config."""
+        args = config_args(pattern, scope=scope)
+        # Without gitguard's own `-c` settings: they would be listed as the user's.
+        child = start(args, cwd, safe=False, stdin=_spawn.DEVNULL, env=env)
+        rc, out, err = _answer(child, args, None, 120)
+        if rc not in (0, 1):  # 1: nothing matched the pattern
+            _checked(args, (rc, out, err))
+        return cls.parse(out)
+
+    def get(self, key: str) -> str | None:
+        """The value of a single-valued key (the last one set), or None if unset."""
+        found = self._values.get(_config_key(key))
+        if not found:
+            return None
+        last = found[-1]
+        return "" if last is None else last
+
+    def get_all(self, key: str) -> tuple[str, ...]:
+        """Every value of a multi-valued key, in git's order."""
+        return tuple("" if v is None else v for v in self._values.get(_config_key(key), ()))
+
+    def bool(self, key: str, default: bool = False) -> bool:
+        found = self._values.get(_config_key(key))
+        if not found:
+            return default
+        last = found[-1]
+        return last is None or last.strip().lower() in _TRUE
+
+    def path(self, key: str) -> str | None:
+        """A path-valued key with ``~`` and ``~user`` expanded, as git does."""
+        value = self.get(key)
+        return os.path.expanduser(value) if value else value
+
+
+_TRUE = frozenset({"true", "yes", "on", "1"})
+
+
+def _config_key(key: str) -> str:
+    """``Section.Sub.Name`` -> ``section.Sub.name``: section and variable names are
+    case-insensitive, a subsection is not."""
+    first, _, rest = key.partition(".")
+    middle, dot, last = rest.rpartition(".")
+    if not dot:
+        return f"{first.lower()}.{rest.lower()}"
+    return f"{first.lower()}.{middle}.{last.lower()}"

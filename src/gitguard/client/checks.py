@@ -42,7 +42,6 @@ if TYPE_CHECKING:
     from gitguard.trust.policy import Policy, Signer
 
 __all__ = [
-    "GitConfig",
     "Problem",
     "PushLine",
     "SigningKey",
@@ -136,59 +135,6 @@ def run_tool(
     return proc.returncode, proc.stdout, proc.stderr
 
 
-# --------------------------------------------------------------------------- git config
-
-
-_TRUE = frozenset({"true", "yes", "on", "1"})
-
-
-class GitConfig:
-    """Every config value git sees for a repository, read with one ``git config -z
-    --list``. Keys are lower-case in section and variable name (as git prints them);
-    the last value wins, as in git."""
-
-    def __init__(self, values: Mapping[str, Sequence[str | None]]) -> None:
-        self._values = values
-
-    @classmethod
-    def read(cls, cwd: str | os.PathLike[str] | None) -> GitConfig:
-        _, out, _ = git.run("config", "-z", "--list", cwd=cwd)
-        values: dict[str, list[str | None]] = {}
-        for entry in out.decode("utf-8", "surrogateescape").split("\0"):
-            if not entry:
-                continue
-            key, nl, value = entry.partition("\n")
-            values.setdefault(_norm_key(key), []).append(value if nl else None)
-        return cls(values)
-
-    def get(self, key: str) -> str | None:
-        vals = self._values.get(_norm_key(key))
-        if not vals:
-            return None
-        last = vals[-1]
-        return "" if last is None else last
-
-    def bool(self, key: str, default: bool = False) -> bool:
-        vals = self._values.get(_norm_key(key))
-        if not vals:
-            return default
-        last = vals[-1]
-        return last is None or last.strip().lower() in _TRUE
-
-    def path(self, key: str) -> str | None:
-        value = self.get(key)
-        return os.path.expanduser(value) if value else value
-
-
-def _norm_key(key: str) -> str:
-    # section and variable names are case-insensitive, a subsection is not
-    first, _, rest = key.partition(".")
-    middle, dot, last = rest.rpartition(".")
-    if not dot:
-        return f"{first.lower()}.{rest.lower()}"
-    return f"{first.lower()}.{middle}.{last.lower()}"
-
-
 # --------------------------------------------------------------------------- workspace
 
 
@@ -199,7 +145,7 @@ class Workspace:
     top: str
     git_dir: str
     object_format: str
-    config: GitConfig
+    config: git.GitConfig
 
     @property
     def repo(self) -> Repo:
@@ -228,7 +174,7 @@ def open_workspace(path: str | os.PathLike[str] | None = None) -> Workspace:
         raise GitError(f"{where}: not a git work tree ({msg})")
     fmt, git_dir = lines[0].strip(), lines[1]
     top = lines[2] if len(lines) > 2 and lines[2] else git_dir
-    return Workspace(top, git_dir, fmt, GitConfig.read(top))
+    return Workspace(top, git_dir, fmt, git.GitConfig.read(top))
 
 
 def current_branch(ws: Workspace) -> str | None:

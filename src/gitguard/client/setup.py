@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from gitguard import git
-from gitguard.client.checks import GitConfig, agent_identities, list_secret_keys, run_tool
-from gitguard.errors import GuardError
+from gitguard.client.checks import agent_identities, list_secret_keys, run_tool
+from gitguard.errors import GitError, GuardError
+from gitguard.git import GitConfig
 
 __all__ = ["FoundKey", "SetupPlan", "admin_text", "apply_setup", "plan_setup"]
 
@@ -177,17 +178,12 @@ def _configured_key(cfg: GitConfig, email: str) -> FoundKey | None:
     return _ssh_found(pub, line, f"SSH key {pub} (already configured)")
 
 
-def _read_scope(repo: str | None) -> dict[str, str]:
-    scope = "--global" if repo is None else "--local"
-    rc, out, _ = git.run("config", scope, "-z", "--list", cwd=repo, check=False)
-    values: dict[str, str] = {}
-    if rc:
-        return values
-    for entry in out.decode("utf-8", "surrogateescape").split("\0"):
-        key, _, value = entry.partition("\n")
-        if key:
-            values[key.lower()] = value
-    return values
+def _read_scope(repo: str | None) -> GitConfig:
+    """The configuration file ``guard setup`` writes to; empty when there is none."""
+    try:
+        return GitConfig.read(repo, scope="global" if repo is None else "local")
+    except GitError:  # no ~/.gitconfig yet
+        return GitConfig({})
 
 
 def plan_setup(
@@ -263,7 +259,7 @@ def plan_setup(
         if found.public_line is None or not _has_line(target, found.public_line):
             plan.allowed_line = f'{email} namespaces="git" {found.public_line or "<new key>"}'
     for k, v in wanted:
-        if current.get(k.lower()) == v:
+        if current.get(k) == v:
             plan.unchanged.append((k, v))
         else:
             plan.changes.append((k, v))

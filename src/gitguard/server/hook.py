@@ -99,32 +99,24 @@ def _config_query() -> git.Pending:
     the repository: cwd and ``GIT_DIR``)."""
     from gitguard import git
 
-    return git.Pending("config", "-z", "--get-regexp", r"^(gitguard|extensions)\.")
+    return git.Pending(*git.config_args(r"^(gitguard|extensions)\."))
 
 
 class _HookConfig:
     """The repository's ``gitguard.*`` settings and object format."""
 
     def __init__(self, query: git.Pending) -> None:
+        from gitguard import git
+
         rc, out, err = query.result(check=False)
-        if rc not in (0, 1):
+        if rc not in (0, 1):  # 1: no key matched
             msg = err.decode("utf-8", "replace").strip()
             raise _Rejected(f"cannot read the repository's git config: {msg}")
-        values: dict[str, list[str]] = {}
-        for item in out.decode("utf-8", "surrogateescape").split("\0"):
-            if item:
-                key, _, value = item.partition("\n")
-                values.setdefault(key.lower(), []).append(value)
-        self.policy = _last(values, "gitguard.policy")
-        self.timeout = _last(values, "gitguard.timeout")
-        self.pushees = tuple(values.get("gitguard.pushee", ()))
-        self.object_format = (_last(values, "extensions.objectformat") or "sha1").lower()
-
-
-def _last(values: dict[str, list[str]], key: str) -> str | None:
-    """git's rule for single-valued keys: the last one wins."""
-    found = values.get(key)
-    return found[-1] if found else None
+        config = git.GitConfig.parse(out)
+        self.policy = config.get("gitguard.policy")
+        self.timeout = config.get("gitguard.timeout")
+        self.pushees = config.get_all("gitguard.pushee")
+        self.object_format = (config.get("extensions.objectFormat") or "sha1").lower()
 
 
 def hook_main(argv: Sequence[str] | None = None) -> int:

@@ -95,6 +95,7 @@ class _RepoInfo:
     path: Path  # the git directory, absolute
     object_format: str
     hooks_dir: Path
+    config: git.GitConfig  # read once, before anything is written
 
 
 def _env() -> dict[str, str]:
@@ -107,11 +108,6 @@ def _git(repo: Path, *args: str, check: bool = True) -> tuple[int, str]:
         msg = err.decode("utf-8", "replace").strip()
         raise GitError(f"`git {' '.join(args)}` in {repo} failed: {msg}")
     return rc, out.decode("utf-8", "surrogateescape")
-
-
-def _config(repo: Path, key: str) -> str | None:
-    rc, out = _git(repo, "config", "--get", key, check=False)
-    return out.rstrip("\n") if rc == 0 else None
 
 
 def _repo_info(repo: Path) -> _RepoInfo:
@@ -138,7 +134,7 @@ def _repo_info(repo: Path) -> _RepoInfo:
     hooks_dir = Path(hooks)
     if not hooks_dir.is_absolute():  # core.hooksPath is relative to where hooks run
         hooks_dir = Path(gitdir) / hooks_dir
-    return _RepoInfo(Path(gitdir), fmt, hooks_dir)
+    return _RepoInfo(Path(gitdir), fmt, hooks_dir, git.GitConfig.read(gitdir, env=_env()))
 
 
 def is_shim(path: Path) -> bool:
@@ -351,7 +347,7 @@ def install(
     if policy_abs is not None:
         _git(info.path, "config", "gitguard.policy", str(policy_abs))
         result.lines.append(f"policy: {policy_abs} (git config gitguard.policy)")
-    elif _config(info.path, "gitguard.policy") is None:
+    elif info.config.get("gitguard.policy") is None:
         result.warnings.append(
             "no policy configured: every push will be rejected until you run "
             f"`guard server install {repo} --policy FILE`"
@@ -360,7 +356,7 @@ def install(
         _git(info.path, "config", "gitguard.timeout", f"{timeout:g}")
         result.lines.append(f"time limit: {timeout:g} s (git config gitguard.timeout)")
     if loaded is not None and any(r.require_signed_push for r in loaded.rules):
-        _enable_push_certs(info.path, result)
+        _enable_push_certs(info, result)
 
     paths = site_paths(interpreter)
     for hook, path, keep, rename in plans:
@@ -378,14 +374,14 @@ def install(
     return result
 
 
-def _enable_push_certs(repo: Path, result: InstallResult) -> None:
-    if _config(repo, "receive.certNonceSeed") is None:
+def _enable_push_certs(info: _RepoInfo, result: InstallResult) -> None:
+    if info.config.get("receive.certNonceSeed") is None:
         import secrets
 
-        _git(repo, "config", "receive.certNonceSeed", secrets.token_hex(32))
+        _git(info.path, "config", "receive.certNonceSeed", secrets.token_hex(32))
         result.lines.append("signed pushes: set receive.certNonceSeed (a random secret)")
-    if _config(repo, "receive.certNonceSlop") is None:
-        _git(repo, "config", "receive.certNonceSlop", str(NONCE_SLOP))
+    if info.config.get("receive.certNonceSlop") is None:
+        _git(info.path, "config", "receive.certNonceSlop", str(NONCE_SLOP))
         result.lines.append(f"signed pushes: set receive.certNonceSlop = {NONCE_SLOP}")
 
 
@@ -456,7 +452,7 @@ def check(repo: Path, *, hooks_dir: Path | None = None) -> CheckResult:
     result = CheckResult()
     info = _repo_info(repo)
     result.lines.append(f"repository  {info.path} (bare, {info.object_format})")
-    policy_path = _config(info.path, "gitguard.policy")
+    policy_path = info.config.get("gitguard.policy")
     policy: Policy | None = None
     if policy_path is None:
         result.problems.append(
@@ -478,7 +474,7 @@ def check(repo: Path, *, hooks_dir: Path | None = None) -> CheckResult:
                 f"{len(policy.trust.ssh)} SSH, "
                 f"{plural(len(policy.trust.openpgp), 'OpenPGP certificate')}"
             )
-    timeout = _config(info.path, "gitguard.timeout")
+    timeout = info.config.get("gitguard.timeout")
     result.lines.append(f"time limit  {timeout + ' s' if timeout else '60 s (default)'}")
 
     target = Path(os.path.abspath(hooks_dir)) if hooks_dir is not None else info.hooks_dir
@@ -503,8 +499,8 @@ def _describe_policy(info: _RepoInfo, policy: Policy, result: CheckResult) -> No
 
     signed_push = [rule_label(policy, r) for r in policy.rules if r.require_signed_push]
     if signed_push:
-        seed = _config(info.path, "receive.certNonceSeed")
-        slop = _config(info.path, "receive.certNonceSlop")
+        seed = info.config.get("receive.certNonceSeed")
+        slop = info.config.get("receive.certNonceSlop")
         result.lines.append(
             f"signed push required by {', '.join(signed_push)}; receive.certNonceSeed "
             f"{'set' if seed else 'NOT set'}; receive.certNonceSlop {slop or 'not set'}"

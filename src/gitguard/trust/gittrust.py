@@ -56,17 +56,18 @@ def collect_git_trust(repo: Path) -> tuple[TrustStore, list[str]]:
     from pathlib import Path
 
     notes: list[str] = []
-    ssh = _ssh_keys(Path(repo), notes)
-    openpgp = _gnupg_keys(Path(repo), notes)
+    config = git.GitConfig.read(repo)
+    ssh = _ssh_keys(Path(repo), config, notes)
+    openpgp = _gnupg_keys(config, notes)
     return TrustStore(ssh=tuple(ssh), openpgp=tuple(openpgp)), notes
 
 
-def _ssh_keys(repo: Path, notes: list[str]) -> list[SshTrustedKey]:
+def _ssh_keys(repo: Path, config: git.GitConfig, notes: list[str]) -> list[SshTrustedKey]:
     from pathlib import Path
 
     from gitguard.trust.allowed_signers import parse_allowed_signers
 
-    value = git.config_path(ALLOWED_SIGNERS_KEY, cwd=repo)
+    value = config.path(ALLOWED_SIGNERS_KEY)
     if not value:
         notes.append(f"git config {ALLOWED_SIGNERS_KEY} is not set: no SSH key is trusted")
         return []
@@ -105,14 +106,10 @@ def _effective_validity(validity: str, ownertrust: str) -> str:
     return validity
 
 
-def _gnupg_keys(repo: Path, notes: list[str]) -> list[OpenPGPTrustedCert]:
+def _gnupg_keys(config: git.GitConfig, notes: list[str]) -> list[OpenPGPTrustedCert]:
     from gitguard.trust.certificates import cert_signer_name, read_certificates
 
-    program = (
-        git.config_get("gpg.openpgp.program", cwd=repo)
-        or git.config_get("gpg.program", cwd=repo)
-        or "gpg"
-    )
+    program = config.get("gpg.openpgp.program") or config.get("gpg.program") or "gpg"
     home = os.environ.get("GNUPGHOME") or os.path.expanduser("~/.gnupg")
     if not os.path.isdir(home):
         notes.append(f"no GnuPG home at {home}: no OpenPGP key is trusted")
