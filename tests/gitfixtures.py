@@ -53,6 +53,7 @@ def run(
     cwd: Path | None = None,
     input: bytes | None = None,
     check: bool = True,
+    timeout: float = TIMEOUT,
 ) -> subprocess.CompletedProcess[bytes]:
     """Run one command with an explicit environment; raise :class:`ToolError` on failure."""
     cmd = [os.fspath(a) for a in argv]
@@ -62,7 +63,7 @@ def run(
         cwd=cwd,
         input=input,
         capture_output=True,
-        timeout=TIMEOUT,
+        timeout=timeout,
         check=False,
     )
     if check and proc.returncode:

@@ -32,7 +32,6 @@ import io
 import json
 import os
 import secrets
-import subprocess
 import tarfile
 import threading
 import time
@@ -51,6 +50,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
+from gitfixtures import run, tool_env
 from servers import HOST, ManagedProcess, ServerError, find_program, free_port
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -129,15 +129,7 @@ def run_tool(
     """Run cosign, skopeo, guard… with exactly ``env``; raise :class:`ServerError` on a
     non-zero exit when ``check``."""
     cmd = [os.fspath(a) for a in argv]
-    proc = subprocess.run(
-        cmd,
-        env=dict(env),
-        input=input,
-        cwd=cwd,
-        capture_output=True,
-        timeout=timeout,
-        check=False,
-    )
+    proc = run(cmd, env=env, input=input, cwd=cwd, check=False, timeout=timeout)
     result = ToolRun(
         cmd,
         proc.returncode,
@@ -847,22 +839,23 @@ def push_index(
 # --------------------------------------------------------------------------- verifiers
 
 
-def tool_env(base: Mapping[str, str], home: Path) -> dict[str, str]:
-    """The environment cosign and skopeo run with: ``base`` plus their own HOME (cosign
-    keeps a TUF cache there, skopeo its auth file lookups), loopback not proxied."""
-    home.mkdir(parents=True, exist_ok=True)
-    env = dict(base)
+def image_tool_env(home: Path, tools_home: Path) -> dict[str, str]:
+    """The environment cosign and skopeo run with: :func:`gitfixtures.tool_env` rooted
+    at ``home``, but their own HOME ``tools_home`` (cosign keeps a TUF cache there,
+    skopeo its auth file lookups), loopback not proxied."""
+    tools_home.mkdir(parents=True, exist_ok=True)
+    env = tool_env(home)
     env.update(
         {
-            "HOME": str(home),
-            "DOCKER_CONFIG": str(home / ".docker"),
+            "HOME": str(tools_home),
+            "DOCKER_CONFIG": str(tools_home / ".docker"),
             "NO_PROXY": HOST,
             "no_proxy": HOST,
             "COSIGN_PASSWORD": env.get("COSIGN_PASSWORD", ""),
             # cosign 2.x: never ask, never reach Rekor/Fulcio/TUF for offline keys.
             "COSIGN_YES": "true",
             "SIGSTORE_NO_CACHE": "true",
-            "TUF_ROOT": str(home / ".sigstore" / "root"),
+            "TUF_ROOT": str(tools_home / ".sigstore" / "root"),
         }
     )
     return env

@@ -35,8 +35,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from gitfixtures import Repo, SshKey, make_ssh_key, ssh_signer
-from gitfixtures import tool_env as git_tool_env
+from gitfixtures import Repo, SshKey, make_ssh_key, ssh_signer, tool_env
 from gitguard.images.keys import (
     COSIGN_LABEL,
     SIGSTORE_LABEL,
@@ -56,6 +55,7 @@ from registry import (
     cosign_sign,
     cosign_verify,
     docker_registry,
+    image_tool_env,
     push_image,
     push_index,
     run_tool,
@@ -65,7 +65,6 @@ from registry import (
     skopeo_policy,
     skopeo_verify,
     tool,
-    tool_env,
 )
 from servers import (
     Push,
@@ -127,7 +126,7 @@ class Lab:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     tmp = tmp_path_factory.mktemp("image-interop")
-    env = tool_env(git_tool_env(tmp / "home"), tmp / "tools-home")
+    env = image_tool_env(tmp / "home", tmp / "tools-home")
     env["COSIGN_PASSWORD"] = PASSWORD
     passphrase = tmp / "passphrase"
     passphrase.write_text(PASSWORD + "\n")
@@ -915,9 +914,9 @@ annotations = {{ team = "platform" }}
 
 @pytest.fixture
 def release_world(lab: Lab, tmp_path: Path) -> Iterator[ReleaseWorld]:
-    server_env = {**git_tool_env(tmp_path / "server-home"), **_no_git_vars(lab.env)}
+    server_env = {**tool_env(tmp_path / "server-home"), **_no_git_vars(lab.env)}
     server_env["HOME"] = str(tmp_path / "server-home")
-    client_env = git_tool_env(tmp_path / "client-home")
+    client_env = tool_env(tmp_path / "client-home")
     keys_dir = tmp_path / "ssh"
     alice = make_ssh_key(keys_dir, "alice", "ed25519", client_env)
     mallory = make_ssh_key(keys_dir, "mallory", "ed25519", client_env)

@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 import yaml  # type: ignore[import-untyped]
 
-from gitfixtures import tool_env as git_tool_env
 from gitguard.cli.main import main
 from gitguard.images import PayloadError, RegistryError
 from gitguard.images.keys import load_public_key, read_private_key, read_public_key
@@ -40,7 +39,7 @@ from gitguard.images.sign import sign_image
 from gitguard.images.store import open_store
 from gitguard.images.verify import IdentityRule, parse_identity_rule, verify_image
 from imagefixtures import PASSWORD, make_layout, push_image, push_index, write_keys
-from registry import AuthMode, Registry, docker_registry, tool_env
+from registry import AuthMode, Registry, docker_registry, image_tool_env
 
 VECTORS = json.loads(
     (Path(__file__).parent / "data" / "containers_image_cosign_vectors.json").read_text()
@@ -574,7 +573,7 @@ def test_admission_policies(world: World, capsys: pytest.CaptureFixture[str]) ->
 @pytest.fixture(scope="module")
 def registry_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     tmp = tmp_path_factory.mktemp("registry-env")
-    return tool_env(git_tool_env(tmp / "home"), tmp / "tools")
+    return image_tool_env(tmp / "home", tmp / "tools")
 
 
 @pytest.fixture(scope="module")

@@ -17,10 +17,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from gitfixtures import tool_env as git_tool_env
 from gitguard.images import KeyFileError
 from gitguard.images.keys import load_private_key, load_public_key
-from registry import ToolRun, run_tool, tool, tool_env
+from registry import ToolRun, image_tool_env, run_tool, tool
 
 DATA = Path(__file__).parent / "data" / "cosign"
 PASSWORD = "hello"
@@ -31,7 +30,7 @@ REFUSED = "pemcosigneckey"
 @pytest.fixture(scope="module")
 def cosign_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     home = tmp_path_factory.mktemp("cosign-vectors")
-    env = tool_env(git_tool_env(home / "base"), home / "tools")
+    env = image_tool_env(home / "base", home / "tools")
     env["COSIGN_PASSWORD"] = PASSWORD
     return env
 

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from gitfixtures import Repo, SshKey, make_ssh_key, ssh_signer
-from gitfixtures import tool_env as git_tool_env
+from gitfixtures import Repo, SshKey, make_ssh_key, ssh_signer, tool_env
 from gitguard.cli.main import main
 from gitguard.gitobjects import open_repo
 from gitguard.images.keys import read_public_key
@@ -36,7 +35,7 @@ from gitguard.release.trigger import (
 )
 from gitguard.trust.policy import Policy, load_policy_file
 from imagefixtures import PASSWORD, make_layout, push_image, write_keys
-from registry import Registry, docker_registry, tool_env
+from registry import Registry, docker_registry, image_tool_env
 
 POLICY = """version = 1
 
@@ -100,7 +99,7 @@ class World:
 
 @pytest.fixture
 def world(tmp_path: Path) -> World:
-    env = git_tool_env(tmp_path / "home")
+    env = tool_env(tmp_path / "home")
     repo = Repo.init(tmp_path / "repo", env)
     keys = tmp_path / "ssh"
     alice = make_ssh_key(keys, "alice", "ed25519", env)
@@ -405,7 +404,7 @@ def test_status_and_retry_without_jobs(world: World, capsys: pytest.CaptureFixtu
 
 @pytest.fixture
 def registry_world(world: World, tmp_path: Path) -> Iterator[tuple[World, Registry]]:
-    env = tool_env(git_tool_env(tmp_path / "reg-home"), tmp_path / "reg-tools")
+    env = image_tool_env(tmp_path / "reg-home", tmp_path / "reg-tools")
     with docker_registry(tmp_path / "registry", env) as registry:
         os.environ["GUARD_INSECURE_REGISTRIES"] = f"other.example,{registry.host}"
         world.write_policy(f'"{registry.host}/release/app:{{tag}}"')
