@@ -23,11 +23,11 @@ from gitfixtures import GpgHome, make_ssh_key, run, tool_env
 from gitguard.client.checks import (
     PushLine,
     _openssh_private_public_blob,
-    parse_gpg_colons,
     parse_pre_push,
 )
 from gitguard.errors import GuardError
 from gitguard.git import GitConfig
+from gitguard.trust.gittrust import parse_gpg_colons
 
 ROOT = Path(__file__).resolve().parent.parent
 HOOK_SCRIPTS = ROOT / "hooks"
@@ -424,6 +424,7 @@ def test_parse_gpg_colons_secret_keys() -> None:
     assert cert.primary.fingerprint == "9F388EBEBB14BA76D220113D3B3EDBBCA45BB68C"
     assert cert.primary.secret
     assert cert.primary.expires == 1800000000
+    assert cert.primary.ownertrust == "u"
     assert cert.uids == ("Me <me@example.com>",)
     (sub,) = cert.subkeys
     assert sub.validity == "e"

@@ -14,7 +14,8 @@ import pysequoia
 import pytest
 
 from gitguard.errors import PolicyError
-from gitguard.trust.gittrust import collect_git_trust, trust_from_git
+from gitguard.tools import ToolMissing
+from gitguard.trust.gittrust import collect_git_trust, list_gpg_keys, trust_from_git
 from gitguard.trust.sshkeys import fingerprint
 
 GPG = ("gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", "")
@@ -148,6 +149,33 @@ def test_trusts_what_git_trusts(tmp_path: Path, repo: Path, keys: Keys, gnupghom
     assert verdicts["alice"] == ["G", keys.alice]
     assert verdicts["bob"] == ["U", keys.bob]
     assert verdicts["ssh"] == ["G", fingerprint(ssh.key_blob)]
+
+
+def test_the_gnupg_key_lister_reads_what_gpg_lists(
+    tmp_path: Path, keys: Keys, gnupghome: Path
+) -> None:
+    """One lister for the keyring (public keys, validity, ownertrust) and for the
+    client's secret keys; gpg's own listing is the oracle."""
+    public = list_gpg_keys("gpg")
+    assert public.returncode == 0
+    by_fpr = {c.primary.fingerprint: c for c in public.certs}
+    assert set(by_fpr) == {keys.alice, keys.bob}
+    alice, bob = by_fpr[keys.alice], by_fpr[keys.bob]
+    assert (alice.primary.validity, alice.primary.ownertrust) == ("u", "u")
+    assert bob.primary.validity not in ("f", "u")
+    assert alice.uids == ("Alice <alice@example.com>",)
+    assert "s" in alice.primary.capabilities
+    assert not alice.primary.secret  # a public listing knows no secret parts
+
+    none = list_gpg_keys("gpg", "bob@example.com", secret=True)  # only bob's public key
+    assert none.certs == []
+    assert "No secret key" in none.stderr
+    (mine,) = list_gpg_keys("gpg", "alice@example.com", secret=True).certs
+    assert mine.primary.fingerprint == keys.alice
+    assert mine.primary.secret
+
+    with pytest.raises(ToolMissing, match="is not installed or not on PATH"):
+        list_gpg_keys(str(tmp_path / "no-such-gpg"))
 
 
 def test_no_gnupg_home_is_an_empty_openpgp_part(

@@ -1,5 +1,6 @@
 """gitguard._spawn, the process layer under gitguard.git: the parts of Popen gitguard
-relies on, each checked against real programs."""
+relies on, each checked against real programs; and gitguard.tools, the one runner for
+programs other than git."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import time
 
 import pytest
 
-from gitguard import _spawn, git
-from gitguard.errors import GitError
+from gitguard import _spawn, git, tools
+from gitguard.errors import GitError, GuardError
 
 
 def test_large_input_and_output_do_not_deadlock() -> None:
@@ -79,3 +80,40 @@ def test_git_runs_in_the_directory_it_is_given(tmp_path: os.PathLike[str]) -> No
     with pytest.raises(GitError, match=r"`git rev-parse --show-toplevel` failed \(exit 128\)"):
         git.run("rev-parse", "--show-toplevel", cwd=tmp_path)
     assert out == b""
+
+
+def test_a_tool_failure_names_the_command_exit_code_and_output() -> None:
+    argv = ("sh", "-c", "echo out; echo 'it broke' >&2; exit 3")
+    assert tools.run(argv, timeout=30, check=False) == (3, b"out\n", b"it broke\n")
+    with pytest.raises(tools.ToolError) as exc:
+        tools.run(argv, timeout=30)
+    assert isinstance(exc.value, GuardError)
+    assert exc.value.returncode == 3
+    assert str(exc.value) == (
+        "`sh -c 'echo out; echo '\"'\"'it broke'\"'\"' >&2; exit 3'` failed (exit 3): it broke"
+    )
+    with pytest.raises(tools.ToolError, match=r"failed \(exit 1\): only stdout$"):
+        tools.run(("sh", "-c", "echo only stdout; exit 1"), timeout=30)
+
+
+def test_a_tool_gets_its_input_or_an_empty_stdin(tmp_path: os.PathLike[str]) -> None:
+    assert tools.run(("cat",), timeout=30).stdout == b""  # never a terminal to prompt on
+    assert tools.run(("cat",), input=b"data", timeout=30).stdout == b"data"
+    assert tools.run(("pwd",), cwd=tmp_path, timeout=30).stdout.strip() == os.fsencode(tmp_path)
+    env = {"PATH": os.environ["PATH"], "ONLY": "this"}
+    assert tools.run(("sh", "-c", "echo $ONLY"), env=env, timeout=30).stdout == b"this\n"
+
+
+def test_a_missing_tool_and_a_timeout_are_errors_that_say_so(
+    tmp_path: os.PathLike[str],
+) -> None:
+    with pytest.raises(tools.ToolMissing, match=r"^no-such-tool is not installed or not on PATH$"):
+        tools.run(("no-such-tool", "--version"), timeout=30)
+    missing_dir = os.path.join(tmp_path, "gone")
+    with pytest.raises(tools.ToolError, match="no such directory") as exc:
+        tools.run(("true",), cwd=missing_dir, timeout=30)
+    assert not isinstance(exc.value, tools.ToolMissing)
+    started = time.monotonic()
+    with pytest.raises(tools.ToolTimeout, match=r"^`sleep 30` did not answer within 0.2 s$"):
+        tools.run(("sleep", "30"), timeout=0.2)
+    assert time.monotonic() - started < 10

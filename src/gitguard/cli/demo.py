@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from gitguard import tools
 from gitguard.errors import GuardError
 
 if TYPE_CHECKING:
@@ -49,16 +49,10 @@ class _Env:
 
     def run(self, *cmd: str, stdin: bytes | None = None, cwd: Path | None = None) -> bytes:
         try:
-            proc = subprocess.run(
-                cmd,
-                cwd=cwd or self.repo,
-                env=self.env,
-                input=stdin,
-                capture_output=True,
-                check=False,
-                timeout=60,
+            proc = tools.run(
+                cmd, cwd=cwd or self.repo, env=self.env, input=stdin, timeout=60, check=False
             )
-        except FileNotFoundError as e:
+        except tools.ToolMissing as e:
             raise GuardError(
                 f"the demo needs `{cmd[0]}` (Debian/Ubuntu: apt-get install git openssh-client)"
             ) from e
@@ -121,10 +115,7 @@ def build(root: Path) -> tuple[Path, Path]:
 
 def _push_lines(env: _Env, *args: str) -> tuple[int, list[str]]:
     """Run ``git push`` in the demo repository; (exit status, what the pusher sees)."""
-    proc = subprocess.run(
-        ("git", "push", *args), cwd=env.repo, env=env.env, capture_output=True,
-        check=False, timeout=120,
-    )  # fmt: skip
+    proc = tools.run(("git", "push", *args), cwd=env.repo, env=env.env, timeout=120, check=False)
     text = proc.stderr.decode("utf-8", "replace")
     return proc.returncode, [line.rstrip() for line in text.splitlines() if line.strip()]
 
@@ -242,17 +233,18 @@ def release_demo(root: Path, out: IO[str]) -> bool:
     out.write(f"\n$ git push {server} v0.1   # a tag signed by alice\n")
     rc, lines = _push_lines(env, str(server), "refs/tags/v0.1")
     out.write("".join(f"  {line}\n" for line in lines))
-    verify = subprocess.run(
+    verify = tools.run(
         (sys.executable, "-m", "gitguard", "image", "verify", "--key",
          str(root / "cosign.pub"), "-a", "gitguard.tag=v0.1",
          "--identity", "localhost/app:v0.1", f"oci:{layout}:v0.1"),
-        capture_output=True, text=True, check=False, env=env.env, timeout=60,
+        check=False, env=env.env, timeout=60,
     )  # fmt: skip
     out.write(
         f"\n$ guard image verify --key cosign.pub -a gitguard.tag=v0.1 "
         f"--identity localhost/app:v0.1 oci:{layout}:v0.1\n"
     )
-    for text in (verify.stderr, verify.stdout):
+    for said in (verify.stderr, verify.stdout):
+        text = said.decode("utf-8", "replace")
         out.write("".join(f"  {line}\n" for line in text.splitlines()[:12]))
     return rc == 0 and verify.returncode == 0
 

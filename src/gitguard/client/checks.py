@@ -5,8 +5,8 @@ accept the commits a push is about to send.
 The checks return :class:`Problem` values (what is wrong, why the server will refuse
 it, the exact commands that fix it) and never print; the hook adapters in
 :mod:`gitguard.client.hooks` and the CLI do the talking. This module is the one place on the
-client side that runs ``gpg``, ``gpgsm``, ``ssh-add`` and ``ssh-keygen`` (git goes
-through :mod:`gitguard.git`).
+client side that runs ``gpg``, ``gpgsm``, ``ssh-add`` and ``ssh-keygen`` (through
+:mod:`gitguard.tools`; git goes through :mod:`gitguard.git`).
 
 Nothing here may pop a pinentry or touch the network: GnuPG is asked for its secret
 keys with ``--batch --with-colons --list-secret-keys`` (no passphrase is needed to
@@ -23,15 +23,13 @@ none, what is required is "signed and verifiable by git's own trust"
 from __future__ import annotations
 
 import os
-import shlex
 import shutil
-import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gitguard import git
+from gitguard import git, tools
 from gitguard.errors import GitError, GuardError, PolicyError
 from gitguard.evaluate import signer_allowed
 
@@ -39,6 +37,7 @@ if TYPE_CHECKING:
     from gitguard.gitobjects import Repo
     from gitguard.model import TrustStore
     from gitguard.server.receive import ReceiveResult
+    from gitguard.trust.gittrust import GpgCert, GpgKey
     from gitguard.trust.policy import Policy, Signer
 
 __all__ = [
@@ -60,11 +59,9 @@ __all__ = [
     "load_client_policy",
     "open_workspace",
     "parse_pre_push",
-    "run_tool",
 ]
 
 POLICY_FILE = ".gitguard.toml"
-TOOL_TIMEOUT = 20  # seconds for gpg / ssh-add: a hook must never hang a commit
 
 
 # --------------------------------------------------------------------------- results
@@ -105,34 +102,6 @@ class SigningReport:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-# --------------------------------------------------------------------------- processes
-
-
-def run_tool(
-    argv: Sequence[str],
-    *,
-    input: bytes | None = None,
-    timeout: float = TOOL_TIMEOUT,
-    env: Mapping[str, str] | None = None,
-) -> tuple[int, bytes, bytes]:
-    """Run a helper program (gpg, ssh-add, ssh-keygen) without a shell and without a
-    terminal on stdin; ``(127, b"", message)`` if it is not installed."""
-    try:
-        proc = subprocess.run(
-            list(argv),
-            input=input if input is not None else b"",
-            capture_output=True,
-            timeout=timeout,
-            env=dict(env) if env is not None else None,
-            check=False,
-        )
-    except FileNotFoundError:
-        return 127, b"", f"{argv[0]}: not found".encode()
-    except subprocess.TimeoutExpired as e:
-        raise GuardError(f"`{shlex.join(argv)}` did not answer within {timeout} s") from e
-    return proc.returncode, proc.stdout, proc.stderr
 
 
 # --------------------------------------------------------------------------- workspace
@@ -289,7 +258,10 @@ def agent_identities() -> tuple[list[bytes], str | None]:
 
     if not os.environ.get("SSH_AUTH_SOCK"):
         return [], None
-    rc, out, err = run_tool(["ssh-add", "-L"], timeout=5)
+    try:
+        rc, out, err = tools.run(("ssh-add", "-L"), timeout=5, check=False)
+    except tools.ToolMissing as e:
+        return [], f"cannot ask the SSH agent for its keys ({e})"
     if rc == 1:  # "The agent has no identities."
         return [], None
     if rc:
@@ -437,81 +409,9 @@ def _ssh_key(
 # --------------------------------------------------------------------------- OpenPGP keys
 
 
-@dataclass(frozen=True, slots=True)
-class _GpgKey:
-    fingerprint: str
-    validity: str
-    expires: int | None
-    capabilities: str
-    secret: bool
-
-
-@dataclass(frozen=True, slots=True)
-class _GpgCert:
-    primary: _GpgKey
-    subkeys: tuple[_GpgKey, ...]
-    uids: tuple[str, ...]
-
-    @property
-    def keys(self) -> tuple[_GpgKey, ...]:
-        return (self.primary, *self.subkeys)
-
-
-def parse_gpg_colons(text: str) -> list[_GpgCert]:
-    """Certificates from ``gpg --with-colons --list-secret-keys`` (``sec``/``ssb``
-    records with their ``fpr`` lines; see GnuPG's doc/DETAILS)."""
-    certs: list[_GpgCert] = []
-    primary: _GpgKey | None = None
-    subs: list[_GpgKey] = []
-    uids: list[str] = []
-    pending: list[str] | None = None
-
-    def flush() -> None:
-        if primary is not None:
-            certs.append(_GpgCert(primary, tuple(subs), tuple(uids)))
-
-    for line in text.splitlines():
-        f = line.split(":")
-        rec = f[0]
-        if rec in ("sec", "ssb", "pub", "sub"):
-            if rec in ("sec", "pub"):
-                flush()
-                primary, subs, uids = None, [], []
-            pending = f
-        elif rec == "fpr" and pending is not None and len(f) > 9:
-            p = pending
-            pending = None
-            expires = int(p[6]) if len(p) > 6 and p[6].isdigit() else None
-            token = p[14] if len(p) > 14 else ""
-            key = _GpgKey(
-                f[9].upper(),
-                p[1],
-                expires,
-                p[11] if len(p) > 11 else "",
-                token not in ("", "#") and p[0] in ("sec", "ssb"),
-            )
-            if p[0] in ("sec", "pub"):
-                primary = key
-            else:
-                subs.append(key)
-        elif rec == "uid" and len(f) > 9:
-            uids.append(f[9])
-    flush()
-    return certs
-
-
-def usable_signing_key(key: _GpgKey, now: float) -> bool:
+def usable_signing_key(key: GpgKey, now: float) -> bool:
     expired = key.validity == "e" or (key.expires is not None and key.expires <= now)
     return "s" in key.capabilities and key.secret and key.validity not in "rid" and not expired
-
-
-def list_secret_keys(program: str, selector: str | None) -> tuple[int, list[_GpgCert], str]:
-    argv = [program, "--batch", "--no-tty", "--with-colons", "--fixed-list-mode"]
-    argv.append("--list-secret-keys")
-    if selector:
-        argv += ["--", selector]
-    rc, out, err = run_tool(argv)
-    return rc, parse_gpg_colons(out.decode("utf-8", "replace")), err.decode("utf-8", "replace")
 
 
 def _committer_ident(ws: Workspace) -> str:
@@ -522,7 +422,7 @@ def _committer_ident(ws: Workspace) -> str:
 
 def _openpgp_key(
     ws: Workspace, spec: str | None, notes: list[str]
-) -> tuple[SigningKey | None, list[Problem], _GpgCert | None]:
+) -> tuple[SigningKey | None, list[Problem], GpgCert | None]:
     why = _SIGN_WHY
     program = (
         ws.config.get("gpg.openpgp.program") or ws.config.get("gpg.program") or "gpg"
@@ -532,8 +432,11 @@ def _openpgp_key(
     if not selector:
         return None, [Problem("no OpenPGP signing key is configured", why, _gpg_fix())], None
     exact = selector.endswith("!")
-    rc, certs, err = list_secret_keys(program, selector.rstrip("!"))
-    if rc == 127:
+    from gitguard.trust.gittrust import list_gpg_keys
+
+    try:
+        rc, certs, err = list_gpg_keys(program, selector.rstrip("!"), secret=True)
+    except tools.ToolMissing:
         return (
             None,
             [
@@ -602,7 +505,7 @@ def _openpgp_key(
     return SigningKey("openpgp", selector, fpr), [Problem(what, why, fix)], cert
 
 
-def usable_cert(cert: _GpgCert, now: float) -> bool:
+def usable_cert(cert: GpgCert, now: float) -> bool:
     p = cert.primary
     return p.validity not in "rid" and not (
         p.validity == "e" or (p.expires is not None and p.expires <= now)
@@ -687,7 +590,7 @@ def check_signing(
             )
         )
     key: SigningKey | None = None
-    cert: _GpgCert | None = None
+    cert: GpgCert | None = None
     if fmt == "ssh":
         key, found = _ssh_key(ws, spec, notes)
         problems.extend(found)
@@ -758,7 +661,7 @@ def _admin_fix(key: SigningKey) -> str:
 def _trust_problems(
     ws: Workspace,
     key: SigningKey,
-    cert: _GpgCert | None,
+    cert: GpgCert | None,
     policy: Policy | None,
     *,
     ref: str | None,
@@ -816,7 +719,7 @@ def _trust_problems(
     return []
 
 
-def _git_trust_problems(ws: Workspace, key: SigningKey, cert: _GpgCert | None) -> list[Problem]:
+def _git_trust_problems(ws: Workspace, key: SigningKey, cert: GpgCert | None) -> list[Problem]:
     """Without a policy the client requires "verifiable by git's own trust"."""
     why = (
         "with no gitguard policy in this repository, a commit must verify with git's own "

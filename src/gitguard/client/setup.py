@@ -22,8 +22,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Literal
 
-from gitguard import git
-from gitguard.client.checks import agent_identities, list_secret_keys, run_tool
+from gitguard import git, tools
+from gitguard.client.checks import agent_identities
 from gitguard.errors import GitError, GuardError
 from gitguard.git import GitConfig
 
@@ -31,6 +31,7 @@ __all__ = ["FoundKey", "SetupPlan", "admin_text", "apply_setup", "plan_setup"]
 
 SSH_NAMES = ("id_ed25519_signing", "id_ed25519", "id_ecdsa", "id_rsa")
 GENERATED_NAME = "id_ed25519_signing"
+TOOL_TIMEOUT = 20.0  # seconds for gpg and ssh-keygen: guard setup never waits on a prompt
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,9 +144,11 @@ def find_gpg_key(cfg: GitConfig, email: str, selector: str | None = None) -> Fou
     import time
 
     from gitguard.client.checks import usable_cert, usable_signing_key
+    from gitguard.trust.gittrust import list_gpg_keys
 
-    rc, certs, _ = list_secret_keys(_gpg_program(cfg), selector)
-    if rc == 127:
+    try:
+        certs = list_gpg_keys(_gpg_program(cfg), selector, secret=True).certs
+    except tools.ToolMissing:
         return None
     now = time.time()
     usable = [
@@ -296,8 +299,10 @@ def apply_setup(plan: SetupPlan) -> FoundKey:
     found = plan.key
     if plan.generate is not None:
         os.makedirs(os.path.dirname(plan.generate), mode=0o700, exist_ok=True)
-        rc, _, err = run_tool(
-            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", plan.email, "-f", plan.generate]
+        rc, _, err = tools.run(
+            ("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", plan.email, "-f", plan.generate),
+            timeout=TOOL_TIMEOUT,
+            check=False,
         )
         if rc:
             raise GuardError(
@@ -337,7 +342,11 @@ def admin_text(key: FoundKey, email: str, cfg_cwd: str | None = None) -> str:
             f'    keys = ["{line}"]\n'
         )
     cfg = GitConfig.read(cfg_cwd or _home())
-    rc, out, err = run_tool([_gpg_program(cfg), "--batch", "--armor", "--export", key.fingerprint])
+    argv = (_gpg_program(cfg), "--batch", "--armor", "--export", key.fingerprint)
+    try:
+        rc, out, err = tools.run(argv, timeout=TOOL_TIMEOUT, check=False)
+    except tools.ToolError as e:
+        rc, out, err = 1, b"", str(e).encode()
     armored = out.decode("utf-8", "replace").strip() if rc == 0 else ""
     if not armored:
         armored = f"(gpg --armor --export {key.fingerprint} failed: {err.decode().strip()})"

@@ -37,7 +37,6 @@ import json
 import os
 import re
 import ssl
-import subprocess
 import tempfile
 import urllib.error
 import urllib.parse
@@ -48,6 +47,7 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
+from gitguard import tools
 from gitguard.images import RegistryError
 from gitguard.images.oci import (
     ACCEPTED_TYPES,
@@ -110,19 +110,13 @@ def _credential_helper(helper: str, registry: str, source: str) -> Credentials |
     program = f"docker-credential-{helper}"
     server = "https://index.docker.io/v1/" if registry == DOCKER_HUB else registry
     try:
-        proc = subprocess.run(
-            [program, "get"],
-            input=server.encode(),
-            capture_output=True,
-            timeout=30,
-            check=False,
-        )
-    except FileNotFoundError:
+        proc = tools.run((program, "get"), input=server.encode(), timeout=30, check=False)
+    except tools.ToolMissing:
         raise RegistryError(
             f"{source} names credential helper {helper!r} for {registry}, but {program} "
             "is not on PATH"
         ) from None
-    except subprocess.TimeoutExpired:
+    except tools.ToolTimeout:
         raise RegistryError(f"{program} get timed out for {registry}") from None
     if proc.returncode:
         err = proc.stdout.decode("utf-8", "replace").strip()

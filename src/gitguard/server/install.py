@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitguard import git
+from gitguard import git, tools
 from gitguard._text import plural
 from gitguard.errors import GitError, GuardError, PolicyError
 from gitguard.trust.policy import Policy, Rule, load_policy_file
@@ -167,28 +167,21 @@ def site_paths(python: str) -> list[str] | None:
 
     Shims for such an interpreter run it with ``-S`` and these paths: ``site`` and the
     ``.pth`` files cost every push ≈5 ms of a hook whose whole budget is a few tens."""
-    import subprocess
-
     show = "import sys, json; print(json.dumps(sys.path))"
     try:
         runs = [
-            subprocess.run(
-                [python, *flags, "-c", show], capture_output=True, check=True, timeout=60
-            )
-            for flags in (("-I",), ("-I", "-S"))
+            tools.run((python, *flags, "-c", show), timeout=60) for flags in (("-I",), ("-I", "-S"))
         ]
         with_site, without = (json.loads(r.stdout) for r in runs)
-    except (OSError, subprocess.SubprocessError, ValueError):
+    except (tools.ToolError, ValueError):
         return None
     if not all(isinstance(p, str) for p in (*with_site, *without)):
         return None
     paths = [p for p in with_site if p not in without]
     probe = f"import sys; sys.path += {json.dumps(paths)}; import " + ", ".join(_HOOK_MODULES)
     try:
-        subprocess.run(
-            [python, "-I", "-S", "-c", probe], capture_output=True, check=True, timeout=60
-        )
-    except (OSError, subprocess.SubprocessError):
+        tools.run((python, "-I", "-S", "-c", probe), timeout=60)
+    except tools.ToolError:
         return None
     return paths
 
@@ -425,17 +418,11 @@ def _hook_state(path: Path, result: CheckResult, *, required: bool) -> str:
     if not python or not os.access(python, os.X_OK):
         result.problems.append(f"{path}: interpreter {python or '?'} is missing")
         return state + ", interpreter missing"
-    import subprocess
-
     # The shim's own command, up to loading gitguard.
     flags = argv[1 : argv.index("-c")] if "-c" in argv else ["-I"]
     code = argv[argv.index("-c") + 1] if "-c" in argv else "import gitguard.server.hook"
-    probe = subprocess.run(
-        [python, *flags, "-c", code.replace(_RUN, "None")],
-        capture_output=True,
-        check=False,
-        timeout=60,
-        env=_env(),
+    probe = tools.run(
+        (python, *flags, "-c", code.replace(_RUN, "None")), timeout=60, env=_env(), check=False
     )
     if probe.returncode:
         result.problems.append(f"{path}: {python} cannot import gitguard")
