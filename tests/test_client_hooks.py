@@ -20,11 +20,8 @@ from pathlib import Path
 import pytest
 
 from gitfixtures import GpgHome, make_ssh_key, run, tool_env
-from gitguard.client.checks import (
-    PushLine,
-    _openssh_private_public_blob,
-    parse_pre_push,
-)
+from gitguard.client.outgoing import PushLine, parse_pre_push
+from gitguard.client.ssh_keys import openssh_private_public_blob
 from gitguard.errors import GuardError
 from gitguard.git import GitConfig
 from gitguard.trust.gittrust import parse_gpg_colons
@@ -436,6 +433,6 @@ def test_public_blob_from_openssh_private_key(tmp_path: Path) -> None:
 
     env = tool_env(tmp_path / "h")
     key = make_ssh_key(tmp_path, "k", "ed25519", env)
-    blob = _openssh_private_public_blob(key.path.read_bytes())
+    blob = openssh_private_public_blob(key.path.read_bytes())
     assert blob == base64.b64decode(key.public_line.split()[1])
-    assert _openssh_private_public_blob(b"not a key") is None
+    assert openssh_private_public_blob(b"not a key") is None

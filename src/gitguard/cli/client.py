@@ -117,7 +117,7 @@ def cmd_hooks_install(args: argparse.Namespace) -> int:
     import os
 
     from gitguard import git
-    from gitguard.client.checks import open_workspace
+    from gitguard.client.workspace import open_workspace
     from gitguard.errors import GuardError
 
     ws = open_workspace(args.repo or getattr(args, "chdir", None))

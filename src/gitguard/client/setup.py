@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from gitguard import git, tools
-from gitguard.client.checks import agent_identities
+from gitguard.client.ssh_keys import agent_identities
 from gitguard.errors import GitError, GuardError
 from gitguard.git import GitConfig
 
@@ -143,7 +143,7 @@ def find_gpg_key(cfg: GitConfig, email: str, selector: str | None = None) -> Fou
     one with ``email`` in a user ID."""
     import time
 
-    from gitguard.client.checks import usable_cert, usable_signing_key
+    from gitguard.client.gpg_keys import usable_cert, usable_signing_key
     from gitguard.trust.gittrust import list_gpg_keys
 
     try:
@@ -199,7 +199,7 @@ def plan_setup(
     """Decide what ``guard setup`` would do; changes nothing. Raises GuardError when
     no key is found (and ``generate`` is false) or ``user.email`` is not set."""
     if repo is not None:
-        from gitguard.client.checks import open_workspace
+        from gitguard.client.workspace import open_workspace
 
         repo = open_workspace(repo).top
     cfg = GitConfig.read(repo or _home())

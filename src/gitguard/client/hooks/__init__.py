@@ -1,7 +1,8 @@
 """git hook adapters for the client side: each module reads the git hook protocol
 (arguments, stdin, the pre-commit framework's ``PRE_COMMIT_*`` variables), runs the
-checks in :mod:`gitguard.client.checks` and talks to the person committing. Each exposes
-``main(argv) -> int`` and is a console script named in ``.pre-commit-hooks.yaml``:
+checks in :mod:`gitguard.client` (``signing``, ``signoff``, ``outgoing``) and talks to
+the person committing. Each exposes ``main(argv) -> int`` and is a console script named
+in ``.pre-commit-hooks.yaml``:
 
 - ``guard-signing`` (pre-commit): signing is configured, usable and trusted;
 - ``guard-commit-msg`` (commit-msg): the same, plus the DCO sign-off when required;

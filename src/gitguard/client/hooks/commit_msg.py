@@ -31,16 +31,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     def body() -> int:
         import sys
 
-        from gitguard.client.checks import (
-            Problem,
-            check_signing,
-            check_signoff,
-            current_branch,
-            format_problems,
-            load_client_policy,
-            open_workspace,
-            signoff_required,
-        )
+        from gitguard.client.report import Problem, format_problems
+        from gitguard.client.signing import check_signing
+        from gitguard.client.signoff import check_signoff, signoff_required
+        from gitguard.client.workspace import current_branch, load_client_policy, open_workspace
         from gitguard.errors import GuardError
 
         ws = open_workspace()

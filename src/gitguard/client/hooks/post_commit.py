@@ -21,8 +21,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     def body() -> int:
         import sys
 
-        from gitguard.client.checks import (
-            check_head,
+        from gitguard.client.outgoing import check_head
+        from gitguard.client.workspace import (
             client_trust,
             current_branch,
             load_client_policy,

@@ -19,14 +19,15 @@ from typing import TYPE_CHECKING
 from gitguard.client.hooks import HookParser, color_enabled, run_hook, say
 
 if TYPE_CHECKING:
-    from gitguard.client.checks import PushLine, Workspace
+    from gitguard.client.outgoing import PushLine
+    from gitguard.client.workspace import Workspace
 
 NAME = "guard-pre-push"
 
 
 def _framework_update(ws: Workspace) -> PushLine | None:
     from gitguard import git
-    from gitguard.client.checks import PushLine
+    from gitguard.client.outgoing import PushLine
 
     local_ref = os.environ.get("PRE_COMMIT_LOCAL_BRANCH", "")
     remote_ref = os.environ.get("PRE_COMMIT_REMOTE_BRANCH", "")
@@ -55,13 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     def body() -> int:
         import sys
 
-        from gitguard.client.checks import (
-            check_push,
-            client_trust,
-            load_client_policy,
-            open_workspace,
-            parse_pre_push,
-        )
+        from gitguard.client.outgoing import check_push, parse_pre_push
+        from gitguard.client.workspace import client_trust, load_client_policy, open_workspace
         from gitguard.model import Status
         from gitguard.server.receive import format_report
 

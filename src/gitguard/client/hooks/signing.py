@@ -18,13 +18,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     def body() -> int:
         import sys
 
-        from gitguard.client.checks import (
-            check_signing,
-            current_branch,
-            format_problems,
-            load_client_policy,
-            open_workspace,
-        )
+        from gitguard.client.report import format_problems
+        from gitguard.client.signing import check_signing
+        from gitguard.client.workspace import current_branch, load_client_policy, open_workspace
 
         ws = open_workspace()
         policy = load_client_policy(ws, args.policy)
