@@ -38,6 +38,10 @@ Every mutation is a function of ``(seed, index)`` alone (its own
 where, with which key). The key material itself is fresh for every run (made by the
 real tools), so bytes differ between runs while descriptions and traits do not.
 
+Packets, subpackets and both armors are written with :mod:`sigwire`, the SSH wire
+types with :mod:`sk_sign`'s; how git splits an object into payload and signature is
+:mod:`gitfixtures`'s oracle.
+
 Each :class:`Mutation` carries human-readable ``steps`` and machine-readable
 ``traits`` (``"hash:sha1"``, ``"armor:crc-bad"``, ``"flip:value"`` …) that the
 differential test's table of deliberate differences matches on.
@@ -67,17 +71,30 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, decode_ds
 
 import sk_sign
 from gitfixtures import (
+    ARMORS,
     GpgHome,
     Repo,
     SshKey,
     allowed_signers_line,
-    parse_gpg_status,
-    parse_ssh_output,
+    git_answer,
+    git_split_commit,
+    git_split_tag,
+    parse_verify_output,
     run,
     run_audit,
     tool_env,
     write_allowed_signers,
 )
+from sigwire import (
+    ArmorSpec,
+    armor_pgp,
+    armor_ssh,
+    mpi,
+    packet,
+    split_packets,
+    subpacket,
+)
+from sk_sign import ssh_mpint, ssh_string
 
 # --------------------------------------------------------------------------- times
 
@@ -88,83 +105,7 @@ OLD_KEY_TIME = 1577836800  # 2020-01-01: the expired key's creation, with a 1-ye
 BEFORE_EXPIRY = 1590969600  # 2020-06-01: while the expired key was alive
 AFTER_EXPIRY = 1622505600  # 2021-06-01: after it expired
 
-# --------------------------------------------------------------------------- OpenPGP wire
-
-
-def mpi(value: bytes | int) -> bytes:
-    """An OpenPGP MPI with the exact bit count."""
-    if isinstance(value, int):
-        value = value.to_bytes(max(1, (value.bit_length() + 7) // 8), "big")
-    value = value.lstrip(b"\0")
-    bits = (len(value) - 1) * 8 + value[0].bit_length() if value else 0
-    return bits.to_bytes(2, "big") + value
-
-
-def subpacket(kind: int, value: bytes, *, critical: bool = False, five: bool = False) -> bytes:
-    """One signature subpacket; ``five`` uses the (non-minimal) 5-octet length form."""
-    body = bytes([kind | (0x80 if critical else 0)]) + value
-    n = len(body)
-    if five:
-        return b"\xff" + n.to_bytes(4, "big") + body
-    if n < 192:
-        return bytes([n]) + body
-    if n < 16320:
-        n -= 192
-        return bytes([(n >> 8) + 192, n & 0xFF]) + body
-    return b"\xff" + n.to_bytes(4, "big") + body
-
-
-def packet(tag: int, body: bytes, style: str = "new") -> bytes:
-    """An OpenPGP packet with header ``style``: ``new`` (minimal new format),
-    ``new-5`` (new format, 5-octet length), ``old-1``/``old-2``/``old-4`` (old format
-    with that length size), ``old-indeterminate``, ``partial`` (new format partial
-    body lengths, then the rest)."""
-    n = len(body)
-    if style == "new":
-        if n < 192:
-            return bytes([0xC0 | tag, n]) + body
-        if n < 8384:
-            m = n - 192
-            return bytes([0xC0 | tag, (m >> 8) + 192, m & 0xFF]) + body
-        style = "new-5"
-    if style == "new-5":
-        return bytes([0xC0 | tag, 0xFF]) + n.to_bytes(4, "big") + body
-    if style.startswith("old-"):
-        size = {"old-1": 1, "old-2": 2, "old-4": 4}.get(style)
-        if size == 1 and n > 255:
-            size = 2
-        if size is None:
-            return bytes([0x80 | (tag << 2) | 3]) + body
-        length_type = {1: 0, 2: 1, 4: 2}[size]
-        return bytes([0x80 | (tag << 2) | length_type]) + n.to_bytes(size, "big") + body
-    if style == "partial":
-        out = bytes([0xC0 | tag])
-        pos = 0
-        while n - pos > 32:
-            out += bytes([0xE0 + 5]) + body[pos : pos + 32]  # 2**5 octets
-            if len(out) > 1 + 33:  # one partial chunk then a final length is enough
-                out = out[: 1 + 33]
-                pos = 32
-                break
-            pos += 32
-        rest = body[pos:]
-        m = len(rest)
-        if m < 192:
-            return out + bytes([m]) + rest
-        m -= 192
-        return out + bytes([(m >> 8) + 192, m & 0xFF]) + rest
-    raise ValueError(style)
-
-
-def crc24(data: bytes) -> int:
-    crc = 0xB704CE
-    for byte in data:
-        crc ^= byte << 16
-        for _ in range(8):
-            crc <<= 1
-            if crc & 0x1000000:
-                crc ^= 0x1864CFB
-    return crc & 0xFFFFFF
+# --------------------------------------------------------------------------- OpenPGP keys
 
 
 # Hash algorithm id -> (hashlib name, PKCS#1 DigestInfo prefix, label).
@@ -187,34 +128,6 @@ def _read_mpi(data: bytes, pos: int) -> tuple[bytes, int]:
     bits = int.from_bytes(data[pos : pos + 2], "big")
     size = (bits + 7) // 8
     return data[pos + 2 : pos + 2 + size], pos + 2 + size
-
-
-def split_packets(data: bytes) -> list[tuple[int, bytes]]:
-    """``(tag, body)`` of each packet (new or old format, no partial lengths)."""
-    out: list[tuple[int, bytes]] = []
-    pos = 0
-    while pos < len(data):
-        head = data[pos]
-        pos += 1
-        if head & 0x40:
-            tag = head & 0x3F
-            first = data[pos]
-            if first < 192:
-                n, pos = first, pos + 1
-            elif first < 224:
-                n, pos = ((first - 192) << 8) + data[pos + 1] + 192, pos + 2
-            else:
-                n, pos = int.from_bytes(data[pos + 1 : pos + 5], "big"), pos + 5
-        else:
-            tag = (head >> 2) & 0x0F
-            size = {0: 1, 1: 2, 2: 4}.get(head & 3)
-            if size is None:
-                n = len(data) - pos
-            else:
-                n, pos = int.from_bytes(data[pos : pos + size], "big"), pos + size
-        out.append((tag, data[pos : pos + n]))
-        pos += n
-    return out
 
 
 @dataclass
@@ -336,16 +249,7 @@ def _secret_keys(
     return found
 
 
-# --------------------------------------------------------------------------- SSH wire
-
-
-def sstr(data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + data
-
-
-def smpint(value: int) -> bytes:
-    raw = value.to_bytes((value.bit_length() + 8) // 8, "big") if value else b""
-    return sstr(raw)
+# --------------------------------------------------------------------------- SSH keys
 
 
 @dataclass
@@ -369,7 +273,7 @@ def _ssh_signer_for(path: Path) -> Callable[[bytes, str, int, int], bytes]:
         ed = private
 
         def sign_ed(data: bytes, sigalg: str, flags: int, counter: int) -> bytes:
-            return sstr(b"ssh-ed25519") + sstr(ed.sign(data))
+            return ssh_string(b"ssh-ed25519") + ssh_string(ed.sign(data))
 
         return sign_ed
     if isinstance(private, ec.EllipticCurvePrivateKey):
@@ -377,7 +281,7 @@ def _ssh_signer_for(path: Path) -> Callable[[bytes, str, int, int], bytes]:
 
         def sign_ec(data: bytes, sigalg: str, flags: int, counter: int) -> bytes:
             r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256(), True)))
-            return sstr(b"ecdsa-sha2-nistp256") + sstr(smpint(r) + smpint(s))
+            return ssh_string(b"ecdsa-sha2-nistp256") + ssh_string(ssh_mpint(r) + ssh_mpint(s))
 
         return sign_ec
     assert isinstance(private, rsa.RSAPrivateKey)
@@ -391,7 +295,7 @@ def _ssh_signer_for(path: Path) -> Callable[[bytes, str, int, int], bytes]:
     def sign_rsa(data: bytes, sigalg: str, flags: int, counter: int) -> bytes:
         name, _, actual = sigalg.partition("/")  # "name/actual" signs with another hash
         raw = rsa_key.sign(data, padding.PKCS1v15(), algs[actual or name])
-        return sstr(name.encode()) + sstr(raw)
+        return ssh_string(name.encode()) + ssh_string(raw)
 
     return sign_rsa
 
@@ -734,21 +638,21 @@ def render_ssh(recipe: SshRecipe, payload: bytes) -> bytes:
     namespace = recipe.namespace if recipe.signed_namespace is None else recipe.signed_namespace
     signed = (
         b"SSHSIG"
-        + sstr(namespace)
-        + sstr(recipe.signed_reserved)
-        + sstr(recipe.hashalg)
-        + sstr(digest)
+        + ssh_string(namespace)
+        + ssh_string(recipe.signed_reserved)
+        + ssh_string(recipe.hashalg)
+        + ssh_string(digest)
     )
     sigalg = recipe.sigalg or (recipe.signer.sigalgs[0] if recipe.signer.sigalgs else "")
     signature = recipe.signer.sign(signed, sigalg, recipe.flags, recipe.counter)
     return (
         recipe.magic
         + struct.pack(">I", recipe.version)
-        + sstr(recipe.key.blob)
-        + sstr(recipe.namespace)
-        + sstr(recipe.reserved)
-        + sstr(recipe.hashalg)
-        + sstr(signature)
+        + ssh_string(recipe.key.blob)
+        + ssh_string(recipe.namespace)
+        + ssh_string(recipe.reserved)
+        + ssh_string(recipe.hashalg)
+        + ssh_string(signature)
     )
 
 
@@ -784,71 +688,6 @@ def ssh_fields(blob: bytes) -> list[tuple[int, int, str]]:
 
 
 # --------------------------------------------------------------------------- armor
-
-
-@dataclass
-class ArmorSpec:
-    """How a binary signature is armored: OpenPGP (RFC 9580 section 6) or SSHSIG."""
-
-    label: str = "PGP SIGNATURE"
-    end_label: str | None = None
-    headers: list[str] = field(default_factory=list)
-    blank: bool = True  # the blank line after the BEGIN line / headers (OpenPGP)
-    line_len: int = 64
-    crc: str = "good"  # good | none | bad | garbage | short | twice
-    eol: bytes = b"\n"
-    line_suffix: bytes = b""  # appended to every line (trailing whitespace)
-    line_prefix: bytes = b""  # prepended to every body line
-    blank_in_body: bool = False
-    strip_pad: bool = False
-    end_on_last_line: bool = False  # the END line glued to the last base64 line
-
-
-def armor_pgp(binary: bytes, spec: ArmorSpec) -> bytes:
-    b64 = base64.b64encode(binary)
-    if spec.strip_pad:
-        b64 = b64.rstrip(b"=")
-    step = spec.line_len if spec.line_len > 0 else max(1, len(b64))
-    body = [spec.line_prefix + b64[i : i + step] for i in range(0, len(b64), step)]
-    if spec.blank_in_body and len(body) > 1:
-        body.insert(len(body) // 2, b"")
-    crc = base64.b64encode(crc24(binary).to_bytes(3, "big"))
-    crc_lines = {
-        "good": [b"=" + crc],
-        "none": [],
-        "bad": [b"=" + (b"AAAA" if crc != b"AAAA" else b"BBBB")],
-        "garbage": [b"=A*A*"],
-        "short": [b"=" + crc[:3]],
-        "twice": [b"=" + crc, b"=" + crc],
-    }[spec.crc]
-    lines = [f"-----BEGIN {spec.label}-----".encode()]
-    lines += [h.encode() for h in spec.headers]
-    if spec.blank:
-        lines.append(b"")
-    lines += body + crc_lines
-    end = f"-----END {spec.end_label or spec.label}-----".encode()
-    if spec.end_on_last_line:
-        lines[-1] += end
-    else:
-        lines.append(end)
-    return b"".join(line + spec.line_suffix + spec.eol for line in lines)
-
-
-def armor_ssh(blob: bytes, spec: ArmorSpec) -> bytes:
-    b64 = base64.b64encode(blob)
-    if spec.strip_pad:
-        b64 = b64.rstrip(b"=")
-    step = spec.line_len if spec.line_len > 0 else max(1, len(b64))
-    body = [spec.line_prefix + b64[i : i + step] for i in range(0, len(b64), step)]
-    if spec.blank_in_body and len(body) > 1:
-        body.insert(len(body) // 2, b"")
-    lines = [f"-----BEGIN {spec.label}-----".encode(), *body]
-    end = f"-----END {spec.end_label or spec.label}-----".encode()
-    if spec.end_on_last_line:
-        lines[-1] += end
-    else:
-        lines.append(end)
-    return b"".join(line + spec.line_suffix + spec.eol for line in lines)
 
 
 def text_region(text: bytes, offset: int) -> str:
@@ -1420,28 +1259,43 @@ def _pgp_unhashed_clear(ctx: Ctx) -> None:
         ctx.note("(unhashed area not found)")
 
 
-def _flips(ctx: Ctx, regions: Sequence[tuple[int, int, str]], prefix: str) -> None:
-    data = bytearray(ctx.body)
-    for _ in range(ctx.rng.choice([1, 1, 1, 2, 3])):
-        at = ctx.rng.randrange(len(data))
-        bit = ctx.rng.randrange(8)
-        data[at] ^= 1 << bit
-        where = region_at(regions, at)
-        ctx.note(f"bit {bit} of byte {at} flipped ({where})", f"{prefix}:{where}")
-    ctx.body = bytes(data)
+Regions = Callable[[bytes], list[tuple[int, int, str]]]
 
 
-@edit("pgp.bit-flip", "openpgp", "body")
-def _pgp_flip(ctx: Ctx) -> None:
-    _flips(ctx, pgp_regions(ctx.body), "flip")
+def _bit_flips(regions: Regions) -> Apply:
+    """An edit flipping one to three bits of the body (OpenPGP packet, SSHSIG blob),
+    each named by the region of ``regions`` it hits."""
+
+    def apply(ctx: Ctx) -> None:
+        data = bytearray(ctx.body)
+        named = regions(ctx.body)
+        for _ in range(ctx.rng.choice([1, 1, 1, 2, 3])):
+            at = ctx.rng.randrange(len(data))
+            bit = ctx.rng.randrange(8)
+            data[at] ^= 1 << bit
+            where = region_at(named, at)
+            ctx.note(f"bit {bit} of byte {at} flipped ({where})", f"flip:{where}")
+        ctx.body = bytes(data)
+
+    return apply
 
 
-@edit("pgp.truncate", "openpgp", "body")
-def _pgp_truncate(ctx: Ctx) -> None:
-    cut = ctx.rng.randrange(1, len(ctx.body))
-    where = region_at(pgp_regions(ctx.body), cut)
-    ctx.body = ctx.body[:cut]
-    ctx.note(f"packet body cut to {cut} bytes (in {where}), length adjusted", f"trunc:{where}")
+def _truncation(regions: Regions, step: str) -> Apply:
+    """An edit cutting the body short; ``step`` describes it (``{cut}``, ``{where}``)."""
+
+    def apply(ctx: Ctx) -> None:
+        cut = ctx.rng.randrange(1, len(ctx.body))
+        where = region_at(regions(ctx.body), cut)
+        ctx.body = ctx.body[:cut]
+        ctx.note(step.format(cut=cut, where=where), f"trunc:{where}")
+
+    return apply
+
+
+edit("pgp.bit-flip", "openpgp", "body")(_bit_flips(pgp_regions))
+edit("pgp.truncate", "openpgp", "body")(
+    _truncation(pgp_regions, "packet body cut to {cut} bytes (in {where}), length adjusted")
+)
 
 
 @edit("pgp.trailing-bytes", "openpgp", "body")
@@ -1573,18 +1427,29 @@ def _a_crc(ctx: Ctx) -> None:
     ctx.note(f"armor checksum: {ctx.armor.crc}", f"armor:crc-{ctx.armor.crc}")
 
 
-@edit("pgp.armor-label", "openpgp", "armor")
-def _a_label(ctx: Ctx) -> None:
-    what = ctx.rng.choice(["message", "end-mismatch", "lowercase", "armored-file"])
-    if what == "message":
-        ctx.armor.label = "PGP MESSAGE"
-    elif what == "end-mismatch":
-        ctx.armor.end_label = "PGP MESSAGE"
-    elif what == "lowercase":
-        ctx.armor.label = "pgp signature"
-    else:
-        ctx.armor.label = "PGP ARMORED FILE"
-    ctx.note(f"armor label: {what}", f"armor:label-{what}")
+def _labels(choices: dict[str, tuple[str, str]]) -> Apply:
+    """An edit giving the armor another BEGIN (``label``) or END (``end_label``)
+    label: ``choices`` maps each variant's name to the field and the label."""
+
+    def apply(ctx: Ctx) -> None:
+        what = ctx.rng.choice(list(choices))
+        field_name, label = choices[what]
+        setattr(ctx.armor, field_name, label)
+        ctx.note(f"armor label: {what}", f"armor:label-{what}")
+
+    return apply
+
+
+edit("pgp.armor-label", "openpgp", "armor")(
+    _labels(
+        {
+            "message": ("label", "PGP MESSAGE"),
+            "end-mismatch": ("end_label", "PGP MESSAGE"),
+            "lowercase": ("label", "pgp signature"),
+            "armored-file": ("label", "PGP ARMORED FILE"),
+        }
+    )
+)
 
 
 def _armor_layout(ctx: Ctx) -> None:
@@ -1616,16 +1481,15 @@ edit("pgp.armor-layout", "openpgp", "armor")(_armor_layout)
 edit("ssh.armor-layout", "ssh", "armor")(_armor_layout)
 
 
-@edit("ssh.armor-label", "ssh", "armor")
-def _sa_label(ctx: Ctx) -> None:
-    what = ctx.rng.choice(["typo", "lowercase", "end-mismatch"])
-    if what == "typo":
-        ctx.armor.label = "SSH SIGNATUR"
-    elif what == "lowercase":
-        ctx.armor.label = "ssh signature"
-    else:
-        ctx.armor.end_label = "SSH SIGNATUR"
-    ctx.note(f"armor label: {what}", f"armor:label-{what}")
+edit("ssh.armor-label", "ssh", "armor")(
+    _labels(
+        {
+            "typo": ("label", "SSH SIGNATUR"),
+            "lowercase": ("label", "ssh signature"),
+            "end-mismatch": ("end_label", "SSH SIGNATUR"),
+        }
+    )
+)
 
 
 # --- text and object edits (both formats) ------------------------------------------
@@ -1932,7 +1796,7 @@ def _blob_fields(blob: bytes) -> list[bytes] | None:
 
 
 def _blob_join(fields: Sequence[bytes]) -> bytes:
-    return fields[0] + b"".join(sstr(f) for f in fields[1:])
+    return fields[0] + b"".join(ssh_string(f) for f in fields[1:])
 
 
 def _sig_parts(sig: bytes) -> tuple[bytes, bytes, bytes] | None:
@@ -1960,17 +1824,8 @@ def _edit_sig(ctx: Ctx, change: Callable[[bytes, bytes, bytes], bytes | None]) -
     return True
 
 
-@edit("ssh.bit-flip", "ssh", "body")
-def _sb_flip(ctx: Ctx) -> None:
-    _flips(ctx, ssh_fields(ctx.body), "flip")
-
-
-@edit("ssh.truncate", "ssh", "body")
-def _sb_trunc(ctx: Ctx) -> None:
-    cut = ctx.rng.randrange(1, len(ctx.body))
-    where = region_at(ssh_fields(ctx.body), cut)
-    ctx.body = ctx.body[:cut]
-    ctx.note(f"blob cut to {cut} bytes (in {where})", f"trunc:{where}")
+edit("ssh.bit-flip", "ssh", "body")(_bit_flips(ssh_fields))
+edit("ssh.truncate", "ssh", "body")(_truncation(ssh_fields, "blob cut to {cut} bytes (in {where})"))
 
 
 @edit("ssh.trailing", "ssh", "body")
@@ -2018,10 +1873,10 @@ def _sb_value(ctx: Ctx) -> None:
             else:
                 r = b"\x00" + r
                 ctx.note("ECDSA r with a superfluous zero octet", "blob:ec-nonminimal")
-            v = sstr(r) + sstr(s)
+            v = ssh_string(r) + ssh_string(s)
         else:
             return None
-        return sstr(t) + sstr(v) + tail
+        return ssh_string(t) + ssh_string(v) + tail
 
     if not _edit_sig(ctx, change):
         ctx.note(f"(signature value of {key_type} not editable)")
@@ -2032,7 +1887,7 @@ def _sb_type(ctx: Ctx) -> None:
     new = ctx.rng.choice([b"ssh-ed448", b"rsa-sha2-384", b"ecdsa-sha2-nistp384", b"ssh-dss"])
 
     def change(t: bytes, v: bytes, tail: bytes) -> bytes:
-        return sstr(new) + sstr(v) + tail
+        return ssh_string(new) + ssh_string(v) + tail
 
     if _edit_sig(ctx, change):
         ctx.note(f"signature type renamed {new.decode()}", "blob:sigtype")
@@ -2051,7 +1906,7 @@ def _sb_sk(ctx: Ctx) -> None:
             tail = bytes([tail[0] ^ 0x04]) + tail[1:]
         else:
             tail = tail[:1] + struct.pack(">I", (struct.unpack(">I", tail[1:])[0] + 1) & 0xFFFFFFFF)
-        return sstr(t) + sstr(v) + tail
+        return ssh_string(t) + ssh_string(v) + tail
 
     if _edit_sig(ctx, change):
         ctx.note(f"security key {what} changed after signing", f"blob:sk-{what}-changed")
@@ -2263,69 +2118,17 @@ def mutations(world: FuzzWorld, seed: int, count: int, start: int = 0) -> Iterat
 
 # --------------------------------------------------------------------------- the oracles
 
-_ARMOR_STARTS = (
-    b"-----BEGIN PGP SIGNATURE-----",
-    b"-----BEGIN PGP MESSAGE-----",
-    b"-----BEGIN SIGNED MESSAGE-----",
-    b"-----BEGIN SSH SIGNATURE-----",
-)
 ABORT = "abort"  # git died on the object ("bad/incompatible signature")
 NO_ANSWER = "?"  # git kept dying of SIGPIPE (its own race), no verdict
-
-
-def git_commit_signature(raw: bytes, header: bytes = b"gpgsig") -> bytes:
-    """The signature git hands to gpg / ssh-keygen: every ``gpgsig`` header's value,
-    concatenated (gpg-interface.c ``parse_buffer_signed_by_header``, git 2.39)."""
-    sig = b""
-    in_sig = False
-    pos = 0
-    while pos < len(raw):
-        nl = raw.find(b"\n", pos)
-        nxt = len(raw) if nl < 0 else nl + 1
-        line = raw[pos:nxt]
-        if line == b"\n":
-            break
-        if in_sig and line.startswith(b" "):
-            sig += line[1:]
-        elif line.startswith(header + b" "):
-            sig += line[len(header) + 1 :]
-            in_sig = True
-        else:
-            in_sig = False
-        pos = nxt
-    return sig
-
-
-def git_tag_signature(raw: bytes) -> bytes:
-    """The signature ``git verify-tag`` finds: from the last line that starts with an
-    armor header (``parse_signed_buffer``)."""
-    match = len(raw)
-    pos = 0
-    while pos < len(raw):
-        if raw.startswith(_ARMOR_STARTS, pos):
-            match = pos
-        nl = raw.find(b"\n", pos)
-        pos = len(raw) if nl < 0 else nl + 1
-    return raw[match:]
 
 
 def _git(
     repo: Repo, args: Sequence[str], stdin: bytes | None = None
 ) -> subprocess.CompletedProcess[bytes]:
-    """A git command, run again while git dies of SIGPIPE (its race when gpg or
-    ssh-keygen exits before reading the payload; see gitfixtures.git_oracle)."""
-    for _ in range(8):
-        proc = subprocess.run(
-            ["git", "-C", str(repo.path), *args],
-            input=stdin,
-            env=repo.env,
-            capture_output=True,
-            check=False,
-            timeout=600,
-        )
-        if proc.returncode != -signal.SIGPIPE:
-            break
-    return proc
+    """A git command in ``repo``, run again while git dies of SIGPIPE (its race;
+    see :func:`gitfixtures.git_answer`)."""
+    argv = ["git", "-C", str(repo.path), *args]
+    return git_answer(argv, input=stdin, env=repo.env, timeout=600)
 
 
 def _log_codes(repo: Repo, oids: Sequence[str]) -> dict[str, str]:
@@ -2353,7 +2156,7 @@ def _log_codes(repo: Repo, oids: Sequence[str]) -> dict[str, str]:
 
 
 def _tag_code(repo: Repo, oid: str, raw: bytes) -> str:
-    sig = git_tag_signature(raw)
+    _, sig = git_split_tag(raw)
     proc = _git(repo, ["verify-tag", "--raw", oid])
     if proc.returncode == -signal.SIGPIPE:
         return NO_ANSWER
@@ -2361,9 +2164,7 @@ def _tag_code(repo: Repo, oid: str, raw: bytes) -> str:
     if not sig:
         assert "no signature found" in text, text
         return "N"
-    if sig.startswith(b"-----BEGIN SSH SIGNATURE-----"):
-        return parse_ssh_output(text).code
-    return parse_gpg_status(text).code
+    return parse_verify_output(text, sig).code
 
 
 def git_codes(repo: Repo, objects: Sequence[tuple[str, str, bytes]]) -> dict[str, str]:
@@ -2376,8 +2177,8 @@ def git_codes(repo: Repo, objects: Sequence[tuple[str, str, bytes]]) -> dict[str
         if kind == "tag":
             codes[oid] = _tag_code(repo, oid, raw)
             continue
-        sig = git_commit_signature(raw)
-        if sig and not sig.startswith(_ARMOR_STARTS):
+        _, sig, _ = git_split_commit(raw, b"gpgsig")
+        if sig and not sig.startswith(tuple(ARMORS)):
             codes.update(_log_codes(repo, [oid]))
         else:
             batch.append(oid)

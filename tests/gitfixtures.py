@@ -101,6 +101,17 @@ def tool_env(home: Path, *, gnupghome: Path | None = None) -> dict[str, str]:
     }
 
 
+def require_tools(tools: Sequence[str], purpose: str, fix: str) -> None:
+    """Fail the test module that calls this at import time (never skip it) when one of
+    ``tools`` is not on PATH: "TOOL is required PURPOSE (FIX)"."""
+    import pytest
+
+    for tool in tools:
+        if shutil.which(tool) is None:  # pragma: no cover - scripts/test.sh installs them
+            message = " ".join(filter(None, (f"{tool} is required", purpose, f"({fix})")))
+            pytest.fail(message, pytrace=False)
+
+
 @contextlib.contextmanager
 def isolated_environ(env: Mapping[str, str]) -> Iterator[None]:
     """Make ``os.environ`` exactly ``env`` for the duration (for in-process CLI runs
@@ -470,14 +481,30 @@ def transplant_signature(target: bytes, donor: bytes, header: bytes = b"gpgsig")
     return add_signature(payload, sig, header)
 
 
+def header_values(raw: bytes, name: bytes) -> list[bytes]:
+    """Each ``name`` header's value (the header section only), its continuation lines'
+    leading space removed: a ``mergetag``'s is the embedded tag, byte for byte."""
+    end = raw.find(b"\n\n")
+    head = raw if end < 0 else raw[: end + 1]
+    values: list[bytes] = []
+    current: bytearray | None = None
+    for line in head.splitlines(keepends=True):
+        if current is not None and line.startswith(b" "):
+            current += line[1:]
+            continue
+        if current is not None:
+            values.append(bytes(current))
+            current = None
+        if line.startswith(name + b" "):
+            current = bytearray(line[len(name) + 1 :])
+    if current is not None:
+        values.append(bytes(current))
+    return values
+
+
 def mergetags(raw_commit: bytes) -> list[bytes]:
     """The embedded tag objects (exact bytes) of every ``mergetag`` header."""
-    spans, _ = _header_spans(raw_commit)
-    return [
-        _unfold(raw_commit[start + len(b"mergetag ") : end])
-        for name, start, end in spans
-        if name == b"mergetag"
-    ]
+    return header_values(raw_commit, b"mergetag")
 
 
 def split_tag_signature(raw_tag: bytes) -> tuple[bytes, bytes | None]:
@@ -628,6 +655,86 @@ class Repo:
         return self.write_object("commit", add_signature(payload, sig, self.signature_header))
 
 
+# --------------------------------------------------------------------------- git's split
+#
+# How git 2.39 itself splits a signed object into payload and signature, corners
+# included (several signature headers, an armor line anywhere in a tag): the real-world
+# corpus test compares gitguard's parser with it, the fuzzer tells from it which objects
+# git will abort on. The helpers above (split_signature & co.) build and tamper with
+# well-formed objects instead.
+
+# The armor lines git recognises (gpg-interface.c ``sigcheck_*_formats``), by format.
+ARMORS = {
+    b"-----BEGIN PGP SIGNATURE-----": "openpgp",
+    b"-----BEGIN PGP MESSAGE-----": "openpgp",
+    b"-----BEGIN SSH SIGNATURE-----": "ssh",
+    b"-----BEGIN SIGNED MESSAGE-----": "x509",
+}
+
+
+def signature_format(sig: bytes | None) -> str:
+    """The format whose armor ``sig`` starts with: openpgp, ssh, x509; ``none`` for no
+    signature, ``other`` for what git recognises as none of them."""
+    if sig is None:
+        return "none"
+    for armor, name in ARMORS.items():
+        if sig.startswith(armor):
+            return name
+    return "other"
+
+
+def git_split_commit(raw: bytes, header: bytes) -> tuple[bytes, bytes | None, int]:
+    """``(payload, signature, signature header lines)`` as git 2.39 splits a commit
+    (commit.c ``parse_buffer_signed_by_header``): every ``header`` line and its
+    continuation lines form the signature (concatenated, when there are several),
+    every other ``gpgsig*`` header is dropped, the rest is the payload."""
+    payload = bytearray()
+    signature = bytearray()
+    in_sig = saw = other = False
+    count = 0
+    pos, end = 0, len(raw)
+    while pos < end:
+        nl = raw.find(b"\n", pos)
+        nxt = end if nl < 0 else nl + 1
+        line = raw[pos:nxt]
+        sig: bytes | None = None
+        if in_sig and line.startswith(b" "):
+            sig = line[1:]
+        elif line.startswith(header + b" "):
+            sig = line[len(header) + 1 :]
+            other = False
+            count += 1
+        elif line.startswith(b"gpgsig"):
+            other = True
+        elif other and not line.startswith(b" "):
+            other = False
+        if sig is not None:
+            signature += sig
+            saw = in_sig = True
+        else:
+            if line.startswith(b"\n"):  # the message: the whole remainder
+                nxt = end
+                line = raw[pos:]
+            if not other:
+                payload += line
+            in_sig = False
+        pos = nxt
+    return bytes(payload), bytes(signature) if saw else None, count
+
+
+def git_split_tag(raw: bytes) -> tuple[bytes, bytes | None]:
+    """``(payload, signature)`` as git splits a tag (gpg-interface.c
+    ``parse_signed_buffer``): from the last line that starts a known armor."""
+    match = len(raw)
+    pos = 0
+    while pos < len(raw):
+        if raw.startswith(tuple(ARMORS), pos):
+            match = pos
+        nl = raw.find(b"\n", pos)
+        pos = len(raw) if nl < 0 else nl + 1
+    return raw[:match], raw[match:] if match < len(raw) else None
+
+
 # --------------------------------------------------------------------------- the oracle
 
 
@@ -641,8 +748,9 @@ class GitVerdict:
     primary: str = ""
 
 
-def git_oracle(cmd: Sequence[str], **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
-    """Run a git command that verifies signatures, as a test oracle.
+def git_answer(cmd: Sequence[str], **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
+    """Run a command that verifies signatures (git, or a program like it) and return
+    what it answered, whatever its exit code.
 
     git 2.39 writes the payload to ``ssh-keygen``/``gpg`` on a pipe without ignoring
     SIGPIPE: when the program exits before reading it (it does, at once, for some
@@ -652,6 +760,13 @@ def git_oracle(cmd: Sequence[str], **kwargs: Any) -> subprocess.CompletedProcess
         proc = subprocess.run(list(cmd), capture_output=True, check=False, **kwargs)
         if proc.returncode != -signal.SIGPIPE:
             break
+    return proc
+
+
+def git_oracle(cmd: Sequence[str], **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
+    """Run a git command that verifies signatures, as a test oracle (see
+    :func:`git_answer`); raise when git fails."""
+    proc = git_answer(cmd, **kwargs)
     if proc.returncode:
         raise subprocess.CalledProcessError(proc.returncode, list(cmd), proc.stdout, proc.stderr)
     return proc
@@ -721,6 +836,14 @@ def parse_ssh_output(output: str) -> GitVerdict:
     return GitVerdict(code, fpr, fpr, "")
 
 
+def parse_verify_output(text: str, signature: bytes) -> GitVerdict:
+    """git's reading of what verified ``signature``: ssh-keygen's output for an SSH
+    signature, else gpg's (or gpgsm's) status lines."""
+    if signature.startswith(b"-----BEGIN SSH SIGNATURE-----"):
+        return parse_ssh_output(text)
+    return parse_gpg_status(text)
+
+
 def git_verify_raw(repo: Repo, what: Literal["tag", "commit"], oid: str) -> GitVerdict:
     """``git verify-tag --raw`` / ``git verify-commit --raw``, read as git reads it."""
     raw = repo.cat(oid)
@@ -731,10 +854,7 @@ def git_verify_raw(repo: Repo, what: Literal["tag", "commit"], oid: str) -> GitV
     if sig is None:
         return GitVerdict("N")
     proc = run(["git", "-C", repo.path, f"verify-{what}", "--raw", oid], env=repo.env, check=False)
-    text = (proc.stdout + proc.stderr).decode("utf-8", "replace")
-    if sig.startswith(b"-----BEGIN SSH SIGNATURE-----"):
-        return parse_ssh_output(text)
-    return parse_gpg_status(text)
+    return parse_verify_output((proc.stdout + proc.stderr).decode("utf-8", "replace"), sig)
 
 
 def git_verify_mergetag(repo: Repo, merge_commit: str) -> list[tuple[str, GitVerdict]]:

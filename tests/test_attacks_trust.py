@@ -69,6 +69,7 @@ from receivefixtures import (
 )
 from servers import Server as HttpServer
 from servers import http_server
+from sigwire import armor_pgp, dearmor, packet, split_packets
 
 Z = "0" * 40
 
@@ -259,21 +260,7 @@ def _openpgp_add_unhashed_subpacket(armored: bytes) -> bytes:
     """The same OpenPGP signature with one more (non-critical, private-use) subpacket
     in its unhashed area: not covered by the signature, so it still verifies — but its
     value, not only its armor, is now different."""
-    lines = armored.strip().split(b"\n")
-    body = [x for x in lines[1:-1] if x and not x.startswith(b"=") and b": " not in x]
-    packet = base64.b64decode(b"".join(body))
-    tag = packet[0]
-    if tag & 0x40:  # new format: one-octet, two-octet or five-octet length
-        first = packet[1]
-        if first < 192:
-            start = 2
-        elif first < 224:
-            start = 3
-        else:
-            start = 6
-    else:  # old format: length type in the low two bits
-        start = 1 + {0: 1, 1: 2, 2: 4}[tag & 0x03]
-    sig = packet[start:]
+    sig = split_packets(dearmor(armored))[0][1]
     assert sig[0] == 4, "a v4 signature"
     hashed_end = 6 + int.from_bytes(sig[4:6], "big")
     unhashed_len = int.from_bytes(sig[hashed_end : hashed_end + 2], "big")
@@ -285,29 +272,7 @@ def _openpgp_add_unhashed_subpacket(armored: bytes) -> bytes:
         + extra
         + sig[hashed_end + 2 + unhashed_len :]
     )
-    new_packet = b"\xc2\xff" + len(new_sig).to_bytes(4, "big") + new_sig
-    crc = 0xB704CE
-    for byte in new_packet:
-        crc ^= byte << 16
-        for _ in range(8):
-            crc <<= 1
-            if crc & 0x1000000:
-                crc ^= 0x1864CFB
-    b64 = base64.b64encode(new_packet)
-    wrapped = [b64[i : i + 64] for i in range(0, len(b64), 64)]
-    checksum = b"=" + base64.b64encode((crc & 0xFFFFFF).to_bytes(3, "big"))
-    return (
-        b"\n".join(
-            [
-                b"-----BEGIN PGP SIGNATURE-----",
-                b"",
-                *wrapped,
-                checksum,
-                b"-----END PGP SIGNATURE-----",
-            ]
-        )
-        + b"\n"
-    )
+    return armor_pgp(packet(2, new_sig, "new-5"))
 
 
 def test_replayed_certificate_with_another_signature_value_is_refused(hw: HttpWorld) -> None:
