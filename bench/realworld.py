@@ -32,7 +32,6 @@ for git.git). Exit status 0 when every difference is explained, 1 otherwise.
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import shutil
@@ -50,11 +49,10 @@ ROOT = Path(__file__).resolve().parent.parent
 GUARD = ROOT / ".venv" / "bin" / "guard"
 CORPUS_KEYS = ROOT / "tests" / "data" / "realworld" / "keys"
 
-# The deliberate-difference table and the object parsers are the corpus test's.
-os.environ["GUARD_REALWORLD_BENCH"] = "1"
+# The deliberate-difference table and the object readers are the corpus test's.
 sys.path.insert(0, str(ROOT / "tests"))
-from gitfixtures import parse_gpg_status, parse_ssh_output  # noqa: E402
-from test_realworld import (  # noqa: E402
+from gitfixtures import parse_verify_output  # noqa: E402
+from realworld_corpus import (  # noqa: E402
     DIFFERENCES,
     Case,
     CorpusObject,
@@ -62,6 +60,7 @@ from test_realworld import (  # noqa: E402
     KeyInfo,
     Unit,
     gpg_keys,
+    trust_ultimately,
     units_of,
 )
 
@@ -84,7 +83,6 @@ def make_env(home: Path, keys: Sequence[Path]) -> dict[str, str]:
     """An isolated environment whose GnuPG home trusts ``keys`` ultimately."""
     gnupg = home / "gnupg"
     gnupg.mkdir(mode=0o700, parents=True)
-    (gnupg / "gpgsm.conf").write_text("disable-dirmngr\ndisable-crl-checks\n")
     (home / "gitconfig").write_text("")
     env = {
         "PATH": os.environ.get("PATH", os.defpath),
@@ -96,17 +94,7 @@ def make_env(home: Path, keys: Sequence[Path]) -> dict[str, str]:
         "TZ": "UTC",
         "NO_COLOR": "1",
     }
-    gpg = ["gpg", "--batch", "--no-tty"]
-    for key in keys:
-        run([*gpg, "--import", str(key)], env)
-    out = run([*gpg, "--with-colons", "--list-keys"], env).stdout.decode().splitlines()
-    primaries = [
-        line.split(":")[9]
-        for prev, line in itertools.pairwise(out)
-        if prev.startswith("pub:") and line.startswith("fpr:")
-    ]
-    run([*gpg, "--import-ownertrust"], env, input="".join(f"{f}:6:\n" for f in primaries).encode())
-    run([*gpg, "--check-trustdb"], env)
+    trust_ultimately(env, keys)
     return env
 
 
@@ -194,10 +182,7 @@ def verify_tag(repo: Path, env: dict[str, str], cfg: list[str], oid: str, sig: b
     if sig is None:
         return "N"
     proc = run(["git", "-C", str(repo), *cfg, "verify-tag", "--raw", oid], env, check=False)
-    text = (proc.stdout + proc.stderr).decode("utf-8", "replace")
-    if sig.startswith(b"-----BEGIN SSH SIGNATURE-----"):
-        return parse_ssh_output(text).code
-    return parse_gpg_status(text).code
+    return parse_verify_output((proc.stdout + proc.stderr).decode("utf-8", "replace"), sig).code
 
 
 @dataclass

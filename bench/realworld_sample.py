@@ -44,7 +44,6 @@ removed when a new sample no longer contains them.
 from __future__ import annotations
 
 import argparse
-import base64
 import datetime as dt
 import hashlib
 import json
@@ -61,6 +60,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "tests" / "data" / "realworld"
+
+# Signatures are read as the corpus test reads them: git's split, the OpenPGP facts.
+sys.path.insert(0, str(ROOT / "tests"))
+from gitfixtures import (  # noqa: E402
+    git_split_tag,
+    header_values,
+    mergetags,
+    signature_format,
+)
+from sigwire import dearmor, pgp_facts  # noqa: E402
+
 KEYS = Path("/work/shared/keys")
 KEY_FILES = ("github-web-flow.asc", "git-junio-hamano.asc")
 DEFAULT_CAP = 3
@@ -106,12 +116,6 @@ KNOWN_ISSUERS = {
     "7594EEC7B3F7CAC9": "junio",
 }
 
-_ARMORS = {
-    b"-----BEGIN PGP SIGNATURE-----": "openpgp",
-    b"-----BEGIN PGP MESSAGE-----": "openpgp",
-    b"-----BEGIN SSH SIGNATURE-----": "ssh",
-    b"-----BEGIN SIGNED MESSAGE-----": "x509",
-}
 _REKOR_OID = "1.3.6.1.4.1.57264.3.1"
 
 
@@ -161,102 +165,9 @@ def header_block(raw: bytes) -> bytes:
     return raw if end < 0 else raw[: end + 1]
 
 
-def header_values(raw: bytes, name: bytes) -> list[bytes]:
-    """The (unfolded) values of every ``name`` header, continuation lines included."""
-    values = []
-    pattern = re.compile(rb"^" + re.escape(name) + rb" ([^\n]*\n(?: [^\n]*\n)*)", re.M)
-    for m in pattern.finditer(header_block(raw)):
-        values.append(m.group(1).replace(b"\n ", b"\n"))
-    return values
-
-
 def person_time(raw: bytes, name: bytes) -> int | None:
     m = re.search(rb"^" + name + rb" [^\n]*> (-?\d+) [-+]\d{4}\n", header_block(raw), re.M)
     return int(m.group(1)) if m else None
-
-
-def tag_signature(raw: bytes) -> bytes | None:
-    """The signature appended to a tag's message: the last line starting an armor."""
-    best = -1
-    body = raw.find(b"\n\n")
-    for armor in _ARMORS:
-        pos = raw.rfind(b"\n" + armor, max(body, 0))
-        best = max(best, pos)
-    return raw[best + 1 :] if best >= 0 else None
-
-
-def dearmor(sig: bytes) -> bytes:
-    lines = sig.decode("ascii", "replace").splitlines()
-    body: list[str] = []
-    in_body = False
-    for line in lines[1:]:
-        if line.startswith("-----END"):
-            break
-        if not in_body:
-            if not line.strip():
-                in_body = True
-            elif ":" not in line:  # no armor headers at all
-                in_body = True
-                body.append(line)
-            continue
-        if line.startswith("="):
-            break
-        body.append(line.strip())
-    return base64.b64decode("".join(body) + "===")
-
-
-def openpgp_facts(sig: bytes) -> tuple[int, str]:
-    """``(packet version, issuer key id)`` of the first signature packet (0/"" if not)."""
-    try:
-        data = dearmor(sig)
-        ctb = data[0]
-        if ctb & 0x40:  # new format
-            tag = ctb & 0x3F
-            first = data[1]
-            if first < 192:
-                off = 2
-            elif first < 224:
-                off = 3
-            else:
-                off = 6
-        else:
-            tag = (ctb >> 2) & 0x0F
-            off = 1 + {0: 1, 1: 2, 2: 4}.get(ctb & 3, 0)
-        if tag != 2:
-            return 0, ""
-        body = data[off:]
-        version = body[0]
-        if version == 3:
-            return 3, body[7:15].hex().upper()
-        if version != 4:
-            return version, ""
-        issuer = ""
-        pos = 4
-        for _area in range(2):
-            length = int.from_bytes(body[pos : pos + 2], "big")
-            area = body[pos + 2 : pos + 2 + length]
-            pos += 2 + length
-            i = 0
-            while i < len(area):
-                sl = area[i]
-                if sl < 192:
-                    hl = 1
-                elif sl < 255:
-                    sl = ((sl - 192) << 8) + area[i + 1] + 192
-                    hl = 2
-                else:
-                    sl = int.from_bytes(area[i + 1 : i + 5], "big")
-                    hl = 5
-                st = area[i + hl] & 0x7F
-                sv = area[i + hl + 1 : i + hl + sl]
-                if st == 16 and not issuer:
-                    issuer = sv.hex().upper()
-                elif st == 33 and len(sv) >= 9:
-                    issuer = sv[-8:].hex().upper()
-                i += hl + sl
-        return 4, issuer
-    except (IndexError, ValueError):
-        return 0, ""
 
 
 def ssh_key_type(sig: bytes) -> str:
@@ -286,24 +197,15 @@ def x509_has_rekor(sig: bytes) -> bool | None:
         return None
 
 
-def signature_format(sig: bytes | None) -> str:
-    if sig is None:
-        return "none"
-    for armor, name in _ARMORS.items():
-        if sig.startswith(armor):
-            return name
-    return "other"
-
-
 def variant(sig: bytes | None, fmt: str) -> str:
     if sig is None:
         return "unsigned"
     if fmt == "openpgp":
-        version, issuer = openpgp_facts(sig)
-        who = KNOWN_ISSUERS.get(issuer, "other") if issuer else "no-issuer"
-        if version == 0:
+        facts = pgp_facts(sig)
+        if facts is None or facts.version == 0:
             return "unparsable"
-        return who if version == 4 else f"{who}-v{version}"
+        who = KNOWN_ISSUERS.get(facts.issuer, "other") if facts.issuer else "no-issuer"
+        return who if facts.version == 4 else f"{who}-v{facts.version}"
     if fmt == "ssh":
         return ssh_key_type(sig)
     if fmt == "x509":
@@ -332,7 +234,7 @@ class Signature:
 
 
 def tag_group(raw: bytes, kind: str) -> str:
-    sig = tag_signature(raw)
+    _, sig = git_split_tag(raw)
     fmt = signature_format(sig)
     var = variant(sig, fmt)
     when = person_time(raw, b"tagger")
@@ -345,7 +247,7 @@ def object_signatures(oid: str, typ: str, raw: bytes, object_format: str) -> lis
     """Every signature ``raw`` carries, each with its sampling group."""
     found: list[Signature] = []
     if typ == "tag":
-        if tag_signature(raw) is not None:
+        if git_split_tag(raw)[1] is not None:
             found.append(Signature(tag_group(raw, "tag"), oid, oid, typ))
         return found
     if typ != "commit":
@@ -357,7 +259,7 @@ def object_signatures(oid: str, typ: str, raw: bytes, object_format: str) -> lis
         group = f"commit/{fmt}/{variant(sigs[0], fmt)}/{year_of(person_time(raw, b'committer'))}"
         found.append(Signature(group, oid, oid, typ))
     algo = "sha1" if object_format == "sha1" else "sha256"
-    for tag in header_values(raw, b"mergetag"):
+    for tag in mergetags(raw):
         tag_id = hashlib.new(algo, b"tag %d\x00" % len(tag) + tag).hexdigest()
         found.append(Signature(tag_group(tag, "mergetag"), tag_id, oid, typ))
     return found

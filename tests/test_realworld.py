@@ -19,10 +19,11 @@ must be the file's name) and judged by three parties:
   process; both runs must give the same status, git code and key (range independence).
 
 Wherever gitguard's git code differs from git's, the difference must match exactly one
-entry of :data:`DIFFERENCES` — the deliberate, documented differences (README,
-"Statuses") — or the test fails listing every unexplained one. The table is the
-contract: it names, for OpenPGP, whose verdict gitguard follows instead (gpg's, sq's, or
-neither because it refuses), and :func:`test_openpgp_follows_its_oracle` checks that.
+entry of :data:`realworld_corpus.DIFFERENCES` — the deliberate, documented differences
+(README, "Statuses"), shared with ``bench/realworld.py`` — or the test fails listing
+every unexplained one. The table is the contract: it names, for OpenPGP, whose verdict
+gitguard follows instead (gpg's, sq's, or neither because it refuses), and
+:func:`test_openpgp_follows_its_oracle` checks that.
 Where gpg and sq disagree is collected and printed (run with ``-s``, or set
 ``REALWORLD_REPORT=FILE`` to write it as JSON); the corpus README discusses it.
 
@@ -32,18 +33,15 @@ The tools are required: a missing ``git``, ``gpg``, ``gpgsm`` or ``sq`` fails th
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import os
 import random
-import shutil
-import signal
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,333 +49,51 @@ from typing import Any
 
 import pytest
 
-from gitfixtures import parse_gpg_status, parse_ssh_output, tool_env
+from gitfixtures import (
+    git_answer,
+    index_results,
+    parse_verify_output,
+    require_tools,
+    tool_env,
+)
+from realworld_corpus import (
+    CORPUS,
+    DIFFERENCES,
+    KEYS,
+    MANIFEST,
+    Case,
+    GitAnswer,
+    KeyInfo,
+    SqAnswer,
+    Unit,
+    gpg_keys,
+    load_corpus,
+    trust_ultimately,
+    units_of,
+)
+from sigwire import armor_pgp, dearmor, packet
 
-CORPUS = Path(__file__).resolve().parent / "data" / "realworld"
-MANIFEST = CORPUS / "manifest.json"
-KEYS = CORPUS / "keys"
 SEED = 10  # the shuffled run's order (issue 10)
 MAX_CORPUS_BYTES = 2_000_000
 TIMEOUT = 120
 WORKERS = 2  # oracle processes at a time (2 cores, shared)
 
 TOOLS = ("git", "gpg", "gpgsm", "sq")
-# bench/realworld.py imports this module for its table and parsers (outside pytest,
-# where sq is not needed); everywhere else a missing tool fails the module.
-if __name__ != "__main__" and os.environ.get("GUARD_REALWORLD_BENCH") != "1":
-    for _tool in TOOLS:
-        if shutil.which(_tool) is None:  # pragma: no cover - scripts/test.sh installs them
-            pytest.fail(
-                f"{_tool} is required for the real-world corpus test "
-                "(apt-get install git gnupg gpgsm sq; see scripts/apt-test-packages.txt)",
-                pytrace=False,
-            )
-
-ARMORS = {
-    b"-----BEGIN PGP SIGNATURE-----": "openpgp",
-    b"-----BEGIN PGP MESSAGE-----": "openpgp",
-    b"-----BEGIN SSH SIGNATURE-----": "ssh",
-    b"-----BEGIN SIGNED MESSAGE-----": "x509",
-}
-HASH_MD5, HASH_SHA1 = 1, 2
-
-
-# --------------------------------------------------------------------------- git's split
-
-
-def git_split_commit(raw: bytes, header: bytes) -> tuple[bytes, bytes | None, int]:
-    """``(payload, signature, signature header lines)`` as git 2.39 splits a commit
-    (commit.c ``parse_buffer_signed_by_header``): every ``header`` line and its
-    continuation lines form the signature (concatenated, when there are several),
-    every other ``gpgsig*`` header is dropped, the rest is the payload."""
-    payload = bytearray()
-    signature = bytearray()
-    in_sig = saw = other = False
-    count = 0
-    pos, end = 0, len(raw)
-    while pos < end:
-        nl = raw.find(b"\n", pos)
-        nxt = end if nl < 0 else nl + 1
-        line = raw[pos:nxt]
-        sig: bytes | None = None
-        if in_sig and line.startswith(b" "):
-            sig = line[1:]
-        elif line.startswith(header + b" "):
-            sig = line[len(header) + 1 :]
-            other = False
-            count += 1
-        elif line.startswith(b"gpgsig"):
-            other = True
-        elif other and not line.startswith(b" "):
-            other = False
-        if sig is not None:
-            signature += sig
-            saw = in_sig = True
-        else:
-            if line.startswith(b"\n"):  # the message: the whole remainder
-                nxt = end
-                line = raw[pos:]
-            if not other:
-                payload += line
-            in_sig = False
-        pos = nxt
-    return bytes(payload), bytes(signature) if saw else None, count
-
-
-def git_split_tag(raw: bytes) -> tuple[bytes, bytes | None]:
-    """``(payload, signature)`` as git splits a tag (gpg-interface.c
-    ``parse_signed_buffer``): from the last line that starts a known armor."""
-    match = len(raw)
-    pos = 0
-    while pos < len(raw):
-        if raw.startswith(tuple(ARMORS), pos):
-            match = pos
-        nl = raw.find(b"\n", pos)
-        pos = len(raw) if nl < 0 else nl + 1
-    return raw[:match], raw[match:] if match < len(raw) else None
-
-
-def mergetag_values(raw: bytes) -> list[bytes]:
-    """Each ``mergetag`` header's value (the embedded tag), continuation spaces removed."""
-    end = raw.find(b"\n\n")
-    head = raw if end < 0 else raw[: end + 1]
-    values: list[bytes] = []
-    current: bytearray | None = None
-    for line in head.splitlines(keepends=True):
-        if current is not None and line.startswith(b" "):
-            current += line[1:]
-            continue
-        if current is not None:
-            values.append(bytes(current))
-            current = None
-        if line.startswith(b"mergetag "):
-            current = bytearray(line[len(b"mergetag ") :])
-    if current is not None:
-        values.append(bytes(current))
-    return values
-
-
-def signature_format(sig: bytes | None) -> str:
-    if sig is None:
-        return "none"
-    for armor, name in ARMORS.items():
-        if sig.startswith(armor):
-            return name
-    return "other"
-
-
-# --------------------------------------------------------------------------- OpenPGP facts
-
-
-@dataclass(frozen=True)
-class PgpFacts:
-    """What the first signature packet says, read here (not by gitguard)."""
-
-    version: int
-    hash_algo: int
-    created: int | None
-    issuer: str  # long key id, upper-case hex ("" if none)
-
-
-def dearmor(sig: bytes) -> bytes:
-    lines = sig.decode("ascii", "replace").splitlines()
-    body: list[str] = []
-    in_body = False
-    for line in lines[1:]:
-        if line.startswith("-----END"):
-            break
-        if not in_body:
-            in_body = not line.strip() or ":" not in line
-            if in_body and line.strip():
-                body.append(line.strip())
-            continue
-        if line.startswith("="):
-            break
-        body.append(line.strip())
-    return base64.b64decode("".join(body) + "===")
-
-
-def pgp_facts(sig: bytes) -> PgpFacts | None:
-    try:
-        data = dearmor(sig)
-        ctb = data[0]
-        if ctb & 0x40:
-            tag = ctb & 0x3F
-            off = 2 if data[1] < 192 else 3 if data[1] < 224 else 6
-        else:
-            tag = (ctb >> 2) & 0x0F
-            off = 1 + {0: 1, 1: 2, 2: 4}.get(ctb & 3, 0)
-        body = data[off:]
-        if tag != 2:
-            return None
-        if body[0] == 3:  # v3: len5 type time(4) keyid(8) pk hash
-            when = int.from_bytes(body[3:7], "big")
-            return PgpFacts(3, body[16], when, body[7:15].hex().upper())
-        if body[0] != 4:
-            return PgpFacts(body[0], 0, None, "")
-        hash_algo = body[3]
-        created = None
-        issuer = ""
-        pos = 4
-        for _ in range(2):
-            length = int.from_bytes(body[pos : pos + 2], "big")
-            area = body[pos + 2 : pos + 2 + length]
-            pos += 2 + length
-            i = 0
-            while i < len(area):
-                n = area[i]
-                if n < 192:
-                    hl = 1
-                elif n < 255:
-                    n = ((n - 192) << 8) + area[i + 1] + 192
-                    hl = 2
-                else:
-                    n = int.from_bytes(area[i + 1 : i + 5], "big")
-                    hl = 5
-                kind = area[i + hl] & 0x7F
-                value = area[i + hl + 1 : i + hl + n]
-                if kind == 2 and created is None:
-                    created = int.from_bytes(value, "big")
-                elif kind == 16 and not issuer:
-                    issuer = value.hex().upper()
-                elif kind == 33 and len(value) >= 9:
-                    issuer = value[-8:].hex().upper()
-                i += hl + n
-        return PgpFacts(4, hash_algo, created, issuer)
-    except (IndexError, ValueError):
-        return None
-
-
-# --------------------------------------------------------------------------- the corpus
-
-
-@dataclass(frozen=True)
-class CorpusObject:
-    oid: str
-    type: str
-    source: str
-    repository: str
-    groups: tuple[str, ...]
-    raw: bytes
-
-
-@dataclass(frozen=True)
-class Unit:
-    """One judgement: a commit's own signature (or its absence), a tag's, or a
-    mergetag's. ``oid`` is the judged object (the embedded tag's id for a mergetag),
-    ``carrier`` the corpus object holding it; ``payload``/``signature`` are what git
-    hands the verifier."""
-
-    kind: str
-    oid: str
-    carrier: CorpusObject
-    raw: bytes
-    payload: bytes
-    signature: bytes | None
-    signature_headers: int = 0
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return self.kind, self.oid
-
-    @property
-    def format(self) -> str:
-        return signature_format(self.signature)
-
-    @property
-    def has_signer_line(self) -> bool:
-        """Whether the payload has the header git reads the signer's time from."""
-        end = self.payload.find(b"\n\n")
-        head = self.payload if end < 0 else self.payload[: end + 1]
-        name = b"committer " if self.kind == "commit" else b"tagger "
-        return head.startswith(name) or b"\n" + name in head
-
-    @property
-    def pgp(self) -> PgpFacts | None:
-        if self.format != "openpgp" or self.signature is None:
-            return None
-        return pgp_facts(self.signature)
-
-    def label(self) -> str:
-        where = f" in {self.carrier.oid}" if self.kind == "mergetag" else ""
-        return f"{self.kind} {self.oid}{where} [{self.carrier.source}]"
-
-
-def load_corpus() -> list[CorpusObject]:
-    manifest = json.loads(MANIFEST.read_text("utf-8"))
-    objects = []
-    for entry in manifest["objects"]:
-        path = CORPUS / entry["path"]
-        objects.append(
-            CorpusObject(
-                oid=entry["oid"],
-                type=entry["type"],
-                source=entry["source"],
-                repository=entry["repository"],
-                groups=tuple(entry["groups"]),
-                raw=path.read_bytes(),
-            )
-        )
-    return objects
-
-
-def units_of(obj: CorpusObject) -> list[Unit]:
-    if obj.type == "tag":
-        payload, sig = git_split_tag(obj.raw)
-        return [Unit("tag", obj.oid, obj, obj.raw, payload, sig)]
-    header = b"gpgsig" if len(obj.oid) == 40 else b"gpgsig-sha256"
-    payload, sig, count = git_split_commit(obj.raw, header)
-    units = [Unit("commit", obj.oid, obj, obj.raw, payload, sig, count)]
-    algo = "sha1" if len(obj.oid) == 40 else "sha256"
-    for tag in mergetag_values(obj.raw):
-        tag_id = hashlib.new(algo, b"tag %d\x00" % len(tag) + tag).hexdigest()
-        tag_payload, tag_sig = git_split_tag(tag)
-        units.append(Unit("mergetag", tag_id, obj, tag, tag_payload, tag_sig))
-    return units
-
+if __name__ != "__main__":  # not in the helper process this file also is (_helper_main)
+    require_tools(
+        TOOLS,
+        "for the real-world corpus test",
+        "apt-get install git gnupg gpgsm sq; see scripts/apt-test-packages.txt",
+    )
 
 # --------------------------------------------------------------------------- oracles
 
 
-@dataclass(frozen=True)
-class GitAnswer:
-    code: str  # a %G? letter, or "fatal" when git aborts without a verdict
-    key: str = ""
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class SqAnswer:
-    """``accepted``: sq on the signature as it is. ``value_accepted``: sq on the same
-    signature with its MPIs re-encoded minimally (``nonminimal``: they were not) —
-    sq refuses a non-minimal MPI encoding outright, where gpg (and gitguard) read the
-    value; asking again shows what sq says about everything else (the key, its
-    validity at the signature's time, the policy). ``detail``: sq's last line, for
-    the report only (it decides nothing)."""
-
-    accepted: bool
-    value_accepted: bool
-    nonminimal: bool
-    detail: str
-
-
-def run_tool(
-    argv: Sequence[str], env: dict[str, str], *, input: bytes | None = None
-) -> subprocess.CompletedProcess[bytes]:
-    """Run a verifying tool. git 2.39 may die of SIGPIPE when gpg/ssh-keygen exits
-    before reading the payload (a race in git, not an answer): run it again then."""
-    for _ in range(8):
-        proc = subprocess.run(
-            list(argv), env=env, input=input, capture_output=True, timeout=TIMEOUT, check=False
-        )
-        if proc.returncode != -signal.SIGPIPE:
-            break
-    return proc
-
-
 def git_commit_verdict(repo: Path, env: dict[str, str], oid: str) -> GitAnswer:
     fmt = "--format=%G?%x1f%GK%x1f%GF"
-    proc = run_tool(["git", "-C", str(repo), "log", "--no-walk", fmt, oid], env)
+    proc = git_answer(
+        ["git", "-C", str(repo), "log", "--no-walk", fmt, oid], env=env, timeout=TIMEOUT
+    )
     if proc.returncode:
         err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         return GitAnswer("fatal", detail=(err[-1] if err else "")[:160])
@@ -388,32 +104,13 @@ def git_commit_verdict(repo: Path, env: dict[str, str], oid: str) -> GitAnswer:
 def git_tag_verdict(repo: Path, env: dict[str, str], unit: Unit) -> GitAnswer:
     if unit.signature is None:
         return GitAnswer("N")
-    proc = run_tool(["git", "-C", str(repo), "verify-tag", "--raw", unit.oid], env)
-    text = (proc.stdout + proc.stderr).decode("utf-8", "replace")
+    argv = ["git", "-C", str(repo), "verify-tag", "--raw", unit.oid]
+    proc = git_answer(argv, env=env, timeout=TIMEOUT)
     # ssh-keygen's first line as git's parse_ssh_output reads it; else gpg / gpgsm
     # --status-fd lines as git's parse_gpg_output reads them.
-    v = parse_ssh_output(text) if unit.format == "ssh" else parse_gpg_status(text)
+    text = (proc.stdout + proc.stderr).decode("utf-8", "replace")
+    v = parse_verify_output(text, unit.signature)
     return GitAnswer(v.code, v.key or v.fingerprint)
-
-
-def _crc24(data: bytes) -> int:
-    crc = 0xB704CE
-    for byte in data:
-        crc ^= byte << 16
-        for _ in range(8):
-            crc <<= 1
-            if crc & 0x1000000:
-                crc ^= 0x1864CFB
-    return crc & 0xFFFFFF
-
-
-def _armor(data: bytes) -> bytes:
-    b64 = base64.b64encode(data).decode()
-    lines = "\n".join(b64[i : i + 64] for i in range(0, len(b64), 64))
-    crc = base64.b64encode(_crc24(data).to_bytes(3, "big")).decode()
-    return (
-        f"-----BEGIN PGP SIGNATURE-----\n\n{lines}\n={crc}\n-----END PGP SIGNATURE-----\n"
-    ).encode()
 
 
 def minimal_mpis(sig: bytes) -> bytes | None:
@@ -462,14 +159,7 @@ def minimal_mpis(sig: bytes) -> bytes | None:
         return None
     if not changed:
         return None
-    n = len(out)
-    if n < 192:
-        head = bytes([0xC2, n])
-    elif n < 8384:
-        head = bytes([0xC2, ((n - 192) >> 8) + 192, (n - 192) & 0xFF])
-    else:
-        head = bytes([0xC2, 255]) + n.to_bytes(4, "big")
-    return _armor(head + bytes(out) + rest)
+    return armor_pgp(packet(2, bytes(out)) + rest)
 
 
 def sq_verdict(unit: Unit, scratch: Path, certs: Sequence[Path]) -> SqAnswer:
@@ -484,7 +174,7 @@ def sq_verdict(unit: Unit, scratch: Path, certs: Sequence[Path]) -> SqAnswer:
         argv = ["sq", "verify"]
         for cert in certs:
             argv += ["--signer-cert", str(cert)]
-        proc = run_tool([*argv, "--detached", str(sig), str(data)], env)
+        proc = git_answer([*argv, "--detached", str(sig), str(data)], env=env, timeout=TIMEOUT)
         lines = [x for x in proc.stderr.decode("utf-8", "replace").splitlines() if x.strip()]
         return proc.returncode == 0, (lines[-1] if lines else "")[:160]
 
@@ -509,31 +199,6 @@ def sq_invalid_certs(certs: Sequence[Path], env: dict[str, str]) -> set[str]:
             if rest.lstrip().startswith("Invalid:"):
                 invalid.add(fpr.strip()[-16:])
     return invalid
-
-
-@dataclass(frozen=True)
-class KeyInfo:
-    primary: str  # the certificate's primary key id
-    expires: int | None  # POSIX seconds
-
-
-def gpg_keys(env: dict[str, str]) -> dict[str, KeyInfo]:
-    """Long key id -> certificate and expiry, for every key and subkey in the home."""
-    out = subprocess.run(
-        ["gpg", "--batch", "--with-colons", "--fixed-list-mode", "--list-keys"],
-        env=env,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    keys: dict[str, KeyInfo] = {}
-    primary = ""
-    for line in out.splitlines():
-        f = line.split(":")
-        if f[0] == "pub":
-            primary = f[4]
-        if f[0] in ("pub", "sub"):
-            keys[f[4]] = KeyInfo(primary, int(f[6]) if f[6] else None)
-    return keys
 
 
 # --------------------------------------------------------------------------- gitguard
@@ -663,138 +328,6 @@ def _helper_main(argv: list[str]) -> int:
     return 0
 
 
-# --------------------------------------------------------------------------- the table
-
-
-@dataclass(frozen=True)
-class Case:
-    unit: Unit
-    git: GitAnswer
-    ours: dict[str, Any]
-    sq: SqAnswer | None
-    keys: dict[str, KeyInfo]
-
-    @property
-    def status(self) -> str:
-        return str(self.ours["status"])
-
-    @property
-    def code(self) -> str:
-        return str(self.ours["git_code"])
-
-
-@dataclass(frozen=True)
-class Difference:
-    """A deliberate difference from git. ``follows``: for OpenPGP, whose accept/refuse
-    gitguard's verdict matches instead of gpg's (``"sq"``, or ``"refuse"``: gitguard
-    refuses whatever the oracles say); ``None`` where no OpenPGP oracle applies."""
-
-    name: str
-    reason: str
-    follows: str | None
-    applies: Callable[[Case], bool]
-
-
-def _weak_digest(c: Case) -> bool:
-    pgp = c.unit.pgp
-    if pgp is None or c.status != "weak-algorithm" or c.code != "B":
-        return False
-    return (pgp.hash_algo == HASH_SHA1 and c.git.code == "G") or (
-        pgp.hash_algo == HASH_MD5 and c.git.code == "E"
-    )
-
-
-def _valid_when_signed(c: Case) -> bool:
-    pgp = c.unit.pgp
-    if pgp is None or pgp.created is None or c.status != "good" or c.git.code != "Y":
-        return False
-    key = c.keys.get(pgp.issuer)
-    if key is None:
-        return False
-    expires = key.expires if key.expires is not None else c.keys[key.primary].expires
-    return expires is not None and pgp.created < expires <= time.time()
-
-
-def _two_signature_headers(c: Case) -> bool:
-    return c.unit.kind == "commit" and c.unit.signature_headers >= 2 and c.status == "malformed"
-
-
-def _x509_without_trust(c: Case) -> bool:
-    return (
-        c.unit.format == "x509"
-        and c.status == "unknown-key"
-        and c.code == "E"
-        and c.git.code in ("N", "U")
-    )
-
-
-def _git_gives_no_verdict(c: Case) -> bool:
-    return c.git.code == "fatal" and c.status in ("malformed", "bad-signature")
-
-
-def _git_skips_no_signer_line(c: Case) -> bool:
-    return (
-        not c.unit.has_signer_line
-        and c.unit.format in ("openpgp", "ssh", "x509")
-        and c.git.code == "N"
-        and c.status != "unsigned"
-    )
-
-
-DIFFERENCES: tuple[Difference, ...] = (
-    Difference(
-        "weak-digest",
-        "SHA-1/MD5 data signature: git (gpg 2.2) says G (E for MD5), gitguard refuses it "
-        "as weak-algorithm/B (SHAttered, SHA-1 is a Shambles); README 'Statuses'",
-        "refuse",
-        _weak_digest,
-    ),
-    Difference(
-        "valid-when-signed",
-        "made while the key was valid, by a key that has expired since: gpg says "
-        "EXPKEYSIG (git Y), gitguard judges the key at the signature's time as Sequoia "
-        "does (good/G); README 'Statuses'",
-        "sq",
-        _valid_when_signed,
-    ),
-    Difference(
-        "two-signature-headers",
-        "a commit whose signature headers hold more than one signature: git "
-        "concatenates them and checks what its first armor's verifier reads, gitguard "
-        "refuses the object as malformed (one armor split over several headers, as in "
-        "git.git's 2011 commits, is concatenated and judged, as git does); README "
-        "'Statuses'",
-        "refuse",
-        _two_signature_headers,
-    ),
-    Difference(
-        "x509-without-trust",
-        "X.509 (gitsign) signature without X.509 trust configured: git's gpgsm cannot "
-        "read it (N, or U), gitguard says unknown-key/E: signed but unchecked, never "
-        "unsigned; README 'Statuses'",
-        None,
-        _x509_without_trust,
-    ),
-    Difference(
-        "git-gives-no-verdict",
-        "a signature header no format claims: git aborts ('fatal: bad/incompatible "
-        "signature', no %G? letter, the whole git log stops), gitguard refuses the object "
-        "(proposed in issue 10's report; nothing to agree with)",
-        None,
-        _git_gives_no_verdict,
-    ),
-    Difference(
-        "git-skips-no-tagger",
-        "a signed tag without a tagger line (commit: committer): git 2.39 never runs gpg "
-        "(check_signature -> parse_payload_metadata fails) and leaves N; gitguard "
-        "verifies the signature over the exact bytes, which the tagger line is not needed "
-        "for, as sq does (proposed in issue 10's report)",
-        "sq",
-        _git_skips_no_signer_line,
-    ),
-)
-
-
 # --------------------------------------------------------------------------- the run
 
 
@@ -814,15 +347,6 @@ class World:
         return Case(unit, self.git[unit.key], self.run[unit.key], self.sq.get(unit.key), self.keys)
 
 
-def _index(results: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
-    index: dict[tuple[str, str], dict[str, Any]] = {}
-    for r in results:
-        key = (str(r["kind"]), str(r["object"]))
-        assert key not in index, f"two results for {key}"
-        index[key] = r
-    return index
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     base = tmp_path_factory.mktemp("realworld")
@@ -840,23 +364,8 @@ def build_world(base: Path, env: dict[str, str]) -> World:
     # Trust: the corpus certificates, ultimately trusted; gpgsm never goes online.
     certs = sorted(KEYS.glob("*.asc"))
     assert certs, f"no certificates in {KEYS}"
-    gnupg = Path(env["GNUPGHOME"])
-    (gnupg / "gpgsm.conf").write_text("disable-dirmngr\ndisable-crl-checks\n")
-    gpg = ["gpg", "--batch", "--no-tty"]
-    for cert in certs:
-        subprocess.run([*gpg, "--import", str(cert)], env=env, capture_output=True, check=True)
+    trust_ultimately(env, certs)
     keys = gpg_keys(env)
-    out = subprocess.run(
-        [*gpg, "--with-colons", "--list-keys"], env=env, capture_output=True, check=True
-    ).stdout.decode()
-    primaries = [
-        line.split(":")[9]
-        for prev, line in zip(out.splitlines(), out.splitlines()[1:], strict=False)
-        if prev.startswith("pub:") and line.startswith("fpr:")
-    ]
-    ownertrust = "".join(f"{fpr}:6:\n" for fpr in primaries).encode()
-    subprocess.run([*gpg, "--import-ownertrust"], env=env, input=ownertrust, check=True)
-    subprocess.run([*gpg, "--check-trustdb"], env=env, capture_output=True, check=True)
     allowed = base / "allowed_signers"
     allowed.write_text("")
 
@@ -922,9 +431,9 @@ def build_world(base: Path, env: dict[str, str]) -> World:
         units,
         git,
         sq,
-        _index(run_results),
+        index_results(run_results),
         how,
-        _index(alone_results),
+        index_results(alone_results),
         keys,
         sq_invalid_certs(certs, env),
         timings,
