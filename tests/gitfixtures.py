@@ -102,8 +102,9 @@ def tool_env(home: Path, *, gnupghome: Path | None = None) -> dict[str, str]:
 
 
 def require_tools(tools: Sequence[str], purpose: str, fix: str) -> None:
-    """Fail the test module that calls this at import time (never skip it) when one of
-    ``tools`` is not on PATH: "TOOL is required PURPOSE (FIX)"."""
+    """Fail (never skip) when one of ``tools`` is not on PATH: called at import time,
+    the whole test module fails; in a fixture, the tests using it. The message is
+    "TOOL is required PURPOSE (FIX)"."""
     import pytest
 
     for tool in tools:

@@ -45,6 +45,7 @@ from gitfixtures import (
     mergetags,
     openpgp_signer,
     replace_header,
+    require_tools,
     run_audit,
     split_signature,
     ssh_key_from_public,
@@ -54,11 +55,9 @@ from gitfixtures import (
     write_allowed_signers,
 )
 
-for _tool in ("git", "gpg", "gpgconf", "ssh-keygen"):
-    if shutil.which(_tool) is None:  # pragma: no cover - scripts/test.sh installs them
-        pytest.fail(
-            f"{_tool} is required for differential tests (run scripts/test.sh)", pytrace=False
-        )
+require_tools(
+    ("git", "gpg", "gpgconf", "ssh-keygen"), "for differential tests", "run scripts/test.sh"
+)
 
 STATUSES = frozenset(
     {

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -54,6 +53,7 @@ from fuzzsig import (
     run_campaign,
     verify_alone,
 )
+from gitfixtures import require_tools
 
 SEED = int(os.environ.get("GITGUARD_FUZZ_SEED", "10"))
 COUNT = int(os.environ.get("GITGUARD_FUZZ_COUNT", "300"))
@@ -521,9 +521,7 @@ def range_dependence(o: Outcome, alone: dict[str, object] | None) -> str:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzWorld]:
-    for tool in ("git", "gpg", "gpgconf", "ssh-keygen"):
-        if shutil.which(tool) is None:
-            pytest.fail(f"{tool} is required (run scripts/test.sh)", pytrace=False)
+    require_tools(("git", "gpg", "gpgconf", "ssh-keygen"), "", "run scripts/test.sh")
     built = build_world(tmp_path_factory.mktemp("fuzz"))
     try:
         yield built

@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +35,7 @@ from gitfixtures import (
     git_verify_raw,
     make_ssh_key,
     openpgp_signer,
+    require_tools,
     run,
     run_audit,
     ssh_signer,
@@ -43,9 +43,7 @@ from gitfixtures import (
     write_allowed_signers,
 )
 
-for _tool in ("git", "gpg", "gpgconf", "ssh-keygen"):
-    if shutil.which(_tool) is None:  # pragma: no cover - scripts/test.sh installs them
-        pytest.fail(f"{_tool} is required for these tests (run scripts/test.sh)", pytrace=False)
+require_tools(("git", "gpg", "gpgconf", "ssh-keygen"), "for these tests", "run scripts/test.sh")
 
 PGP_BEGIN = b"-----BEGIN PGP SIGNATURE-----\n"
 PGP_END = b"-----END PGP SIGNATURE-----\n"
