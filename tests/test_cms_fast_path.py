@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from cmsfixtures import attribute, ber_wrapped, with_unsigned_contents
 from gitguard.gitobjects import parse_commit, parse_tag
 from gitguard.signatures import _cms
 
@@ -95,14 +96,6 @@ def test_fast_path_agrees_on_real_objects() -> None:
         assert fast is None or fast == _cms._parse(der), path.name
 
 
-def ber_wrapped(der: bytes) -> bytes:
-    """The same CMS with its outer ContentInfo in BER indefinite-length form: nothing
-    signed changes, the asn1crypto parser reads it, the fast path must not."""
-    _, c, e = _cms._tlv(der, 0, len(der))
-    assert e == len(der)
-    return b"\x30\x80" + der[c:] + b"\x00\x00"
-
-
 def test_ber_wrapped_takes_the_full_parser_with_the_same_result() -> None:
     for path in FILES + REAL_FILES:
         der = _der(path)
@@ -130,41 +123,6 @@ def test_odd_rekor_values_are_kept_raw_by_both_readers(tag: int) -> None:
     assert _cms.parse(_cms.armor(ber_wrapped(mutated))) == fast
     with pytest.raises(_cms.CmsError, match="not an OCTET STRING"):
         _cms.octet_string(odd)
-
-
-def attribute(oid: str, *values: bytes) -> bytes:
-    """The DER of an attribute (type, SET OF values) with raw DER ``values``, built
-    without asn1crypto's attribute classes (they refuse values of unexpected types)."""
-    from asn1crypto import core
-
-    body = core.ObjectIdentifier(oid).dump() + core.SetOf(contents=b"".join(values)).dump()
-    return bytes(core.Sequence(contents=body).dump())
-
-
-def with_unsigned_contents(der: bytes, contents: bytes) -> bytes:
-    """``der`` (a signature with no unsigned attributes) with an unsigned-attributes
-    element of the given contents appended to its SignerInfo, every enclosing length
-    fixed up. Built by hand: asn1crypto would not write what it cannot read."""
-
-    def tlv(tag: int, body: bytes) -> bytes:
-        n = len(body)
-        head = bytes([n]) if n < 0x80 else bytes([0x80 | ((n.bit_length() + 7) // 8)])
-        if n >= 0x80:
-            head += n.to_bytes(head[0] & 0x7F, "big")
-        return bytes([tag]) + head + body
-
-    def rebuild(buf: bytes, path: list[int]) -> bytes:
-        tag, c, e = _cms._tlv(buf, 0, len(buf))
-        kids = [buf[s:e2] for _, s, _, e2 in _cms._children(buf, c, e)]
-        if not path:
-            return tlv(tag, b"".join(kids) + tlv(0xA1, contents))
-        kids[path[0]] = rebuild(kids[path[0]], path[1:])
-        return tlv(tag, b"".join(kids))
-
-    # ContentInfo > [0] > SignedData > signerInfos (last) > SignerInfo
-    _, c, e = _cms._tlv(der, 0, len(der))
-    sd = _cms._children(der, *_cms._tlv(der, _cms._children(der, c, e)[1][2], e)[1:])
-    return rebuild(der, [1, 0, len(sd) - 1, 0])
 
 
 @pytest.mark.parametrize(

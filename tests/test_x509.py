@@ -32,6 +32,7 @@ from asn1crypto import cms, core
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from cmsfixtures import attribute, ber_wrapped, with_unsigned_contents
 from gitfixtures import Repo, run_audit, split_signature, split_tag_signature, tool_env
 from gitguard.gitobjects import parse_commit, parse_tag
 from gitguard.model import SigstoreIdentity, Status, TrustStore, X509Email, X509Trust
@@ -40,11 +41,19 @@ from gitguard.signatures._x509_chain import ChainError, oidc_issuer
 from gitguard.signatures._x509_trustroot import PINNED_SHA256, pinned_bytes
 from gitguard.signatures.x509 import X509Result, X509Verifier
 from gitguard.trust.policy import load_policy
-from test_cms_fast_path import attribute, ber_wrapped, with_unsigned_contents
 
 DATA = Path(__file__).parent / "data" / "gitsign"
 BILLY = "billy@chainguard.dev"
 GOOGLE = "https://accounts.google.com"
+# A policy whose only signer is billy's sigstore identity, with a transparency-log
+# entry required for every X.509 signature.
+BILLY_TLOG_REQUIRED = f"""version = 1
+[trust.x509]
+tlog = "require"
+[[signer]]
+name = "billy"
+sigstore = [{{ identity = "{BILLY}", issuer = "{GOOGLE}" }}]
+"""
 DEX = "github-sigstore-production"  # the 2022 tag's issuer .1 value (a Dex connector id)
 
 
@@ -812,15 +821,7 @@ def test_audit_cli_pairs_must_match(tmp_path: Path) -> None:
 def test_audit_policy_tlog_require_and_unknown_identity(tmp_path: Path) -> None:
     repo, oids = _vector_repo(tmp_path)
     policy = tmp_path / "policy.toml"
-    policy.write_text(
-        f"""version = 1
-[trust.x509]
-tlog = "require"
-[[signer]]
-name = "billy"
-sigstore = [{{ identity = "{BILLY}", issuer = "{GOOGLE}" }}]
-"""
-    )
+    policy.write_text(BILLY_TLOG_REQUIRED)
     run = run_audit(repo, "--all", "--policy", str(policy), out=tmp_path / "out.json")
     assert run.rc == 1
     by_oid = {r["object"]: r for r in run.results()}
@@ -1086,15 +1087,7 @@ def test_realworld_audit(tmp_path: Path) -> None:
         )  # fmt: skip
         assert ignored in r["reason"]
     policy = tmp_path / "policy.toml"
-    policy.write_text(
-        f"""version = 1
-[trust.x509]
-tlog = "require"
-[[signer]]
-name = "billy"
-sigstore = [{{ identity = "{BILLY}", issuer = "{GOOGLE}" }}]
-"""
-    )
+    policy.write_text(BILLY_TLOG_REQUIRED)
     run = run_audit(repo, "--all", "--policy", str(policy), out=tmp_path / "policy.json")
     assert run.rc == 1
     for r in run.results():
