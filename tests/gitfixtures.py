@@ -786,7 +786,7 @@ def git_log_verdicts(repo: Repo, *revs: str) -> dict[str, GitVerdict]:
 
 
 # git 2.39 gpg-interface.c: sigcheck_gpg_status[] (exclusive status lines).
-_GPG_RESULTS = {
+GPG_RESULTS = {
     "GOODSIG": "G",
     "BADSIG": "B",
     "ERRSIG": "E",
@@ -806,11 +806,11 @@ def parse_gpg_status(status: str) -> GitVerdict:
         if not line.startswith("[GNUPG:] "):
             continue
         fields = line[len("[GNUPG:] ") :].split(" ")
-        if fields[0] in _GPG_RESULTS:
+        if fields[0] in GPG_RESULTS:
             seen_exclusive += 1
             if seen_exclusive > 1:  # several signatures: git refuses them as E
                 return GitVerdict("E")
-            code = _GPG_RESULTS[fields[0]]
+            code = GPG_RESULTS[fields[0]]
             key = fields[1] if len(fields) > 1 else ""
         elif fields[0] == "VALIDSIG":
             fpr = fields[1]

@@ -122,6 +122,13 @@ class Lab:
         path.mkdir(parents=True)
         return path
 
+    def cosign_sign(self, image: Image, annotations: Mapping[str, str] | None = None) -> ToolRun:
+        """cosign signs ``image`` (by digest) with the lab's key: the reference signer."""
+        ref = self.registry.ref(image.repo, digest=image.digest)
+        return cosign_sign(
+            self.registry, self.cosign_keys.key, ref, env=self.env, annotations=annotations
+        )
+
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
@@ -469,13 +476,7 @@ def test_signature_manifest_bytes_match_cosign(lab: Lab) -> None:
     assert ours.digest == theirs.digest
     identity = f"{lab.registry.host}/{theirs.repo}"
     annotations = {"release": "v1", "a": "<&>"}
-    cosign_sign(
-        lab.registry,
-        lab.cosign_keys.key,
-        lab.registry.ref(theirs.repo, digest=theirs.digest),
-        env=lab.env,
-        annotations=annotations,
-    )
+    lab.cosign_sign(theirs, annotations=annotations)
     signed = guard_sign(
         lab,
         lab.cosign_keys.key,
@@ -575,13 +576,7 @@ def test_guard_signature_verifies_with_skopeo(lab: Lab) -> None:
 def test_cosign_signature_verifies_with_guard(lab: Lab) -> None:
     image = lab.image()
     annotations = {"release": "v2"}
-    cosign_sign(
-        lab.registry,
-        lab.cosign_keys.key,
-        lab.registry.ref(image.repo, digest=image.digest),
-        env=lab.env,
-        annotations=annotations,
-    )
+    lab.cosign_sign(image, annotations=annotations)
     ref = lab.registry.ref(image.repo, image.tag)
     ok = guard_verify(lab, lab.cosign_keys.pub, ref, annotations=annotations)
     assert ok.returncode == 0, ok.describe()
@@ -618,12 +613,7 @@ def test_skopeo_signature_verifies_with_guard(lab: Lab) -> None:
 def test_signatures_accumulate_and_repeat_signing_adds_nothing(lab: Lab) -> None:
     image = lab.image()
     ref = lab.registry.ref(image.repo, image.tag)
-    cosign_sign(
-        lab.registry,
-        lab.cosign_keys.key,
-        lab.registry.ref(image.repo, digest=image.digest),
-        env=lab.env,
-    )
+    lab.cosign_sign(image)
     for _ in range(2):
         signed = guard_sign(lab, lab.skopeo_keys.key, ref, annotations={"release": "v1"})
         assert signed.returncode == 0, signed.describe()
@@ -685,12 +675,7 @@ def test_authenticated_registry(lab: Lab, auth: str) -> None:
 def signed_image(lab: Lab) -> Image:
     """An image cosign signed (positive control: both verifiers accept it)."""
     image = lab.image()
-    cosign_sign(
-        lab.registry,
-        lab.cosign_keys.key,
-        lab.registry.ref(image.repo, digest=image.digest),
-        env=lab.env,
-    )
+    lab.cosign_sign(image)
     ref = lab.registry.ref(image.repo, image.tag)
     assert cosign_verify(lab.registry, lab.cosign_keys.pub, ref, env=lab.env).returncode == 0
     assert guard_verify(lab, lab.cosign_keys.pub, ref).returncode == 0
@@ -831,12 +816,7 @@ def test_oci_layout_signature_travels_to_the_registry(lab: Lab) -> None:
 
 def test_cosign_signature_verifies_in_an_oci_layout(lab: Lab) -> None:
     image = lab.image()
-    cosign_sign(
-        lab.registry,
-        lab.cosign_keys.key,
-        lab.registry.ref(image.repo, digest=image.digest),
-        env=lab.env,
-    )
+    lab.cosign_sign(image)
     layout = lab.dir("layout") / "image"
     sig = sig_tag(image.digest)
     skopeo_copy(lab, f"docker://{lab.registry.ref(image.repo, image.tag)}", f"oci:{layout}:v1")

@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
+from gitfixtures import GPG_RESULTS
 from gitguard.model import Format, OpenPGPTrustedCert, Status, TrustStore, Verification
 from gitguard.signatures import Verifier
 from gitguard.signatures import _openpgp_crypto as cr
@@ -125,16 +126,6 @@ class GnuPG:
         )
 
 
-_GIT_EXCLUSIVE = {
-    "GOODSIG": "G",
-    "BADSIG": "B",
-    "ERRSIG": "E",
-    "EXPSIG": "X",
-    "EXPKEYSIG": "Y",
-    "REVKEYSIG": "R",
-}
-
-
 def git_letter(status: str) -> str:
     """git's ``%G?`` for gpg's status output (gpg-interface.c ``parse_gpg_output`` and
     pretty.c): one exclusive status sets the letter, two are an error (``E``), none
@@ -144,11 +135,11 @@ def git_letter(status: str) -> str:
         words = line.split()
         if len(words) < 2 or words[0] != "[GNUPG:]":
             continue
-        if words[1] in _GIT_EXCLUSIVE:
+        if words[1] in GPG_RESULTS:
             seen += 1
             if seen > 1:
                 return "E"
-            result = _GIT_EXCLUSIVE[words[1]]
+            result = GPG_RESULTS[words[1]]
         elif words[1].startswith("TRUST_"):
             trust = words[1][len("TRUST_") :]
     if result == "G" and trust in ("UNDEFINED", "NEVER"):
