@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -51,7 +50,7 @@ CORPUS_KEYS = ROOT / "tests" / "data" / "realworld" / "keys"
 
 # The deliberate-difference table and the object readers are the corpus test's.
 sys.path.insert(0, str(ROOT / "tests"))
-from gitfixtures import parse_verify_output  # noqa: E402
+from gitfixtures import parse_verify_output, tool_env  # noqa: E402
 from realworld_corpus import (  # noqa: E402
     DIFFERENCES,
     Case,
@@ -80,20 +79,9 @@ def run(
 
 
 def make_env(home: Path, keys: Sequence[Path]) -> dict[str, str]:
-    """An isolated environment whose GnuPG home trusts ``keys`` ultimately."""
-    gnupg = home / "gnupg"
-    gnupg.mkdir(mode=0o700, parents=True)
-    (home / "gitconfig").write_text("")
-    env = {
-        "PATH": os.environ.get("PATH", os.defpath),
-        "HOME": str(home),
-        "GNUPGHOME": str(gnupg),
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_CONFIG_GLOBAL": str(home / "gitconfig"),
-        "LC_ALL": "C",
-        "TZ": "UTC",
-        "NO_COLOR": "1",
-    }
+    """An isolated environment (the tests' ``tool_env``) whose GnuPG home trusts
+    ``keys`` ultimately."""
+    env = tool_env(home, gnupghome=home / "gnupg")
     trust_ultimately(env, keys)
     return env
 

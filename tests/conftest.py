@@ -16,36 +16,22 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from gitfixtures import tool_env
+
 if TYPE_CHECKING:  # imported where used: a test module that needs no keys needs no gitguard
     from receivefixtures import Keys
 
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """``os.environ`` is :func:`gitfixtures.tool_env` of a fresh home for the test (no
+    git, GnuPG, SSH agent or gitguard variable of the caller's survives)."""
     home = tmp_path_factory.mktemp("home")
-    gnupg = home / ".gnupg"
-    gnupg.mkdir(mode=0o700)
-    (home / ".gitconfig").write_text("")
     saved = os.environ.copy()
     for key in list(os.environ):
         if key.startswith(("GIT_", "GNUPG", "SSH_AUTH_SOCK", "GUARD_")):
             del os.environ[key]
-    os.environ.update(
-        {
-            "HOME": str(home),
-            "GNUPGHOME": str(gnupg),
-            "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
-            "GIT_TEMPLATE_DIR": "",
-            "GIT_AUTHOR_NAME": "Test Author",
-            "GIT_AUTHOR_EMAIL": "author@example.com",
-            "GIT_COMMITTER_NAME": "Test Committer",
-            "GIT_COMMITTER_EMAIL": "committer@example.com",
-            "LC_ALL": "C",
-            "TZ": "UTC",
-            "NO_COLOR": "1",
-        }
-    )
+    os.environ.update(tool_env(home))
     try:
         yield home
     finally:

@@ -76,11 +76,10 @@ def run(
 
 
 def tool_env(home: Path, *, gnupghome: Path | None = None) -> dict[str, str]:
-    """A complete, isolated environment for git/gpg/ssh-keygen rooted at ``home``.
-
-    Mirrors ``conftest.isolated_env``: no system or user git config, empty templates,
-    pinned identities, C locale, UTC. Nothing is inherited but ``PATH``.
-    """
+    """A complete, isolated environment for git/gpg/ssh-keygen rooted at ``home``: no
+    system or user git config, empty templates, pinned identities, C locale, UTC.
+    Nothing is inherited but ``PATH``. ``conftest.isolated_env`` makes it every test's
+    ``os.environ``."""
     home.mkdir(parents=True, exist_ok=True)
     gitconfig = home / ".gitconfig"
     if not gitconfig.exists():
