@@ -194,10 +194,13 @@ class GpgHome:
         usage: str = "sign",
         expire: str = "never",
         faked_time: str | None = None,
+        cert_digest: str | None = None,
     ) -> GpgKey:
         """``gpg --quick-gen-key``. With ``faked_time`` (``20200101T000000``) the key is
-        created at that time, so ``expire="1y"`` makes a key that has expired since."""
-        self.gpg("--quick-gen-key", uid, algo, usage, expire, faked_time=faked_time)
+        created at that time, so ``expire="1y"`` makes a key that has expired since;
+        ``cert_digest="SHA1"`` binds it with SHA-1 self-signatures (GnuPG before 2.1)."""
+        digest = ("--cert-digest-algo", cert_digest) if cert_digest else ()
+        self.gpg(*digest, "--quick-gen-key", uid, algo, usage, expire, faked_time=faked_time)
         fprs = self._fingerprints(f"={uid}")
         primary = fprs[0][1]
         return GpgKey(self, uid, primary, primary)

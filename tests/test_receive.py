@@ -17,7 +17,6 @@ import pytest
 
 from gitfixtures import (
     GpgHome,
-    GpgKey,
     Repo,
     openpgp_signer,
     run,
@@ -851,16 +850,13 @@ def test_sha1_bound_openpgp_key_is_accepted_with_a_warning(world: World) -> None
     and the fix; with ``sha1_self_signatures = "refuse"`` they are refused."""
     home = GpgHome.create(world.tmp / "gnupg", world.env)
     try:
-        uid = "Carol <carol@example.com>"
-        home.gpg("--cert-digest-algo", "SHA1", "--quick-gen-key", uid, "ed25519", "sign", "never")
-        fpr = home.gpg("--with-colons", "--list-keys", uid).decode().split("fpr:::::::::")[1][:40]
-        (world.tmp / "carol.asc").write_bytes(home.gpg("--armor", "--export", fpr))
+        key = home.gen_key("Carol <carol@example.com>", "ed25519", cert_digest="SHA1")
+        fpr = key.fingerprint
+        (world.tmp / "carol.asc").write_bytes(home.export(key))
         carol = f'\n[[signer]]\nname = "carol"\nkeys = ["openpgp:{fpr}"]\n'
         rules = '[[rule]]\nrefs = ["refs/heads/main"]\nrequire = "signed"\nsigners = ["carol"]\n'
         client = world.client()
-        client.commit(
-            "signed by a SHA-1-bound key", signer=openpgp_signer(GpgKey(home, uid, fpr, fpr))
-        )
+        client.commit("signed by a SHA-1-bound key", signer=openpgp_signer(key))
 
         lenient = world.server(rules, top='[trust]\nopenpgp = ["carol.asc"]', extra_signers=carol)
         p = push(client, lenient, "HEAD:refs/heads/main")

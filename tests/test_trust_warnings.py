@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from gitfixtures import GpgHome, GpgKey, Repo, openpgp_signer, run_audit, tool_env
+from gitfixtures import GpgHome, Repo, openpgp_signer, run_audit, tool_env
 
 
 @dataclass(frozen=True)
@@ -30,14 +30,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     env = tool_env(tmp / "home")
     home = GpgHome.create(tmp / "gnupg", env)
     try:
-        uid = "Old Key <old@example.com>"
-        home.gpg("--cert-digest-algo", "SHA1", "--quick-gen-key", uid, "ed25519", "sign", "never")
-        fpr = home.gpg("--with-colons", "--list-keys", uid).decode().split("fpr:::::::::")[1][:40]
+        key = home.gen_key("Old Key <old@example.com>", "ed25519", cert_digest="SHA1")
         cert = tmp / "old.asc"
-        cert.write_bytes(home.gpg("--armor", "--export", fpr))
+        cert.write_bytes(home.export(key))
         repo = Repo.init(tmp / "repo", env)
-        repo.commit("signed", signer=openpgp_signer(GpgKey(home, uid, fpr, fpr)))
-        yield World(repo, cert, fpr, tmp)
+        repo.commit("signed", signer=openpgp_signer(key))
+        yield World(repo, cert, key.fingerprint, tmp)
     finally:
         home.close()
 
