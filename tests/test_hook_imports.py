@@ -32,6 +32,7 @@ EXPECTED_GITGUARD = {
     "gitguard.server.hook",
     "gitguard.server.receive",
     "gitguard.signatures",
+    "gitguard.signatures._ssh_keys",
     "gitguard.signatures.ssh",
     "gitguard.trust",
     "gitguard.trust._toml_lines",

@@ -29,7 +29,7 @@ import sk_sign
 from gitfixtures import git_oracle
 from gitguard.model import SshTrustedKey, Status, TrustStore, Verification
 from gitguard.signatures import Verifier
-from gitguard.signatures import ssh as ssh_module
+from gitguard.signatures import _ssh_keys as ssh_keys_module
 from gitguard.signatures.ssh import SshVerifier
 from gitguard.trust.sshkeys import parse_public_key_line
 
@@ -901,8 +901,8 @@ def test_sk_sign_program_signs_like_ssh_keygen(tmp_path: Path) -> None:
 @pytest.mark.parametrize("backend", ["sodium", "cryptography"])
 def test_ed25519_backends_agree(env: Env, backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """libsodium (PyNaCl, a dependency: the fast path) and OpenSSL give the same verdicts."""
-    assert backend in ssh_module.ED25519_BACKENDS
-    monkeypatch.setattr(ssh_module, "ed25519_backend", backend)
+    assert backend in ssh_keys_module.ED25519_BACKENDS
+    monkeypatch.setattr(ssh_keys_module, "ed25519_backend", backend)
     for kind in ("ed25519", "sk-ed25519"):
         key = env.keys[kind]
         sig = env.sign(key, payload())
