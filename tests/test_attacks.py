@@ -204,6 +204,12 @@ def test_replace_refs_are_refused_unless_a_rule_names_them(world: World) -> None
     assert any("refs/replace/" in x and "is a replace ref" in x for x in p.remote)
     p = push(client, server, f"{unsigned}:refs/heads/main")
     assert p.rejected, p.report
+    # A replace ref that got onto the server anyway can be deleted by a push.
+    server.git("fetch", "-q", str(client.path), f"{unsigned}:refs/heads/parking")
+    server.git("fetch", "-q", str(client.path), f"{signed}:refs/heads/parking-too")
+    server.git("replace", unsigned, signed)
+    assert push(client, server, f":refs/replace/{unsigned}").returncode == 0
+    assert server.ref(f"refs/replace/{unsigned}") is None
 
     allowed = RULES + '\n[[rule]]\nrefs = ["refs/replace/*"]\nrequire = "none"\n'
     server = world.server(world.policy(allowed))

@@ -585,7 +585,8 @@ class _Guard:
         (:meth:`rules_for`), accepted only if every one accepts."""
         rules = self.rules_for(update.ref)
         target = self.resolve(update.ref)
-        if update.ref.startswith("refs/replace/") or target.startswith("refs/replace/"):
+        replacing = update.ref.startswith("refs/replace/") or target.startswith("refs/replace/")
+        if replacing and update.new != self.zero:  # deleting one undoes a replacement
             named = [r for r in rules if any(p.startswith("refs/replace/") for p in r.refs)]
             if not named:
                 problem = RefProblem(
