@@ -7,6 +7,7 @@ test. The policy: ``main`` allows alice only, ``dev/*`` allows alice and bob.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -235,6 +236,9 @@ def test_ref_names_with_line_separators_are_refused_and_break_nothing(
     server.git("update-ref", name, "refs/heads/main")
     client.commit("more", signer=world.alice)
     assert push(client, server, "HEAD:refs/heads/main").returncode == 0
+    # Nor an audit of every ref: the odd ref's history is audited like any other.
+    doc = json.loads(_audit(server, "--all"))
+    assert {r["status"] for r in doc["results"]} == {"unknown-key"}  # no trust given
 
 
 # --- OpenPGP key lifetimes at push time ------------------------------------------------

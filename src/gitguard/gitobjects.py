@@ -50,15 +50,8 @@ _TAG_SIG_STARTS = (
 # ``cat-file --batch`` requests per round trip: small enough that the request never
 # fills the pipe (64 KiB) while git is blocked writing answers.
 _BATCH = 256
-_NO_GRAFTS = git.NO_GRAFTS
 # Routing git's walk around objects it cannot parse costs one walk per object.
 _MAX_ROUTES = 200
-
-
-def _env(graft_file: str = _NO_GRAFTS) -> dict[str, str]:
-    """git's environment for reads and walks: the objects as stored (no replace
-    objects, no grafts but ours), everything else inherited (GIT_DIR, quarantine)."""
-    return {**os.environ, "GIT_GRAFT_FILE": graft_file, "GIT_NO_REPLACE_OBJECTS": "1"}
 
 
 class Repo(NamedTuple):
@@ -120,7 +113,6 @@ class ObjectReader:
             stdin=_spawn.PIPE,
             stdout=_spawn.PIPE,
             stderr=_spawn.DEVNULL,
-            env=_env(),
         )
         if self._proc.stdin is None or self._proc.stdout is None:  # pragma: no cover
             raise GitError("cannot talk to git cat-file")
@@ -180,9 +172,7 @@ class ObjectReader:
         the reader failed (for any other reason) and so does the read."""
         self._proc.kill()
         self._proc.close()
-        rc, _, err = git.run(
-            "cat-file", "-t", name, cwd=self._path, check=False, env=_env(), timeout=60
-        )
+        rc, _, err = git.run("cat-file", "-t", name, cwd=self._path, check=False, timeout=60)
         if rc == 0:
             raise GitError(f"git cat-file --batch ended unexpectedly (reading {name})")
         self._start()
@@ -227,7 +217,7 @@ def resolve(repo: Repo, names: Sequence[str]) -> list[Named]:
                 if typ == "unreadable":  # the object id, without reading the object
                     rc, out, _ = git.run(
                         "rev-parse", "--verify", "--quiet", "--end-of-options", name,
-                        cwd=repo.path, check=False, env=_env(),
+                        cwd=repo.path, check=False,
                     )  # fmt: skip
                     oid = out.decode().strip() if rc == 0 else name
                 answers[name] = Named(name, oid, typ, data.decode("utf-8", "replace"))
@@ -237,10 +227,10 @@ def resolve(repo: Repo, names: Sequence[str]) -> list[Named]:
 def ref_tips(repo: Repo) -> list[Named]:
     """Every ref and ``HEAD``: the starting points of ``--all``. Types come from one
     ``cat-file --batch-check`` (``for-each-ref`` dies on a ref to a missing object)."""
-    _, out, _ = git.run(
-        "for-each-ref", "--format=%(objectname) %(refname)", cwd=repo.path, env=_env()
-    )
-    refs = [line.split(" ", 1) for line in out.decode("utf-8", "surrogateescape").splitlines()]
+    _, out, _ = git.run("for-each-ref", "--format=%(objectname) %(refname)", cwd=repo.path)
+    # "\n" only: str.splitlines() would also split ref names at U+0085, U+2028, U+2029.
+    text = out.decode("utf-8", "surrogateescape")
+    refs = [line.split(" ", 1) for line in text.split("\n") if line]
     found = resolve(repo, [oid for oid, _ in refs] + ["HEAD"])
     tips = [Named(ref, oid, n.type) for (oid, ref), n in zip(refs, found, strict=False)]
     if found[-1].type != "missing":
@@ -320,10 +310,13 @@ def _walk_args(
 
 
 @contextlib.contextmanager
-def _graft_env(grafts: Sequence[tuple[str, Sequence[str]]]) -> Iterator[dict[str, str]]:
-    """git's environment with ``grafts`` as its only graft file (none when empty)."""
+def _graft_env(
+    grafts: Sequence[tuple[str, Sequence[str]]],
+) -> Iterator[dict[str, str] | None]:
+    """git's environment with ``grafts`` as its only graft file; ``None`` (git.py's
+    default: no grafts, no replace objects) when there are none."""
     if not grafts:
-        yield _env()
+        yield None
         return
     import tempfile  # rare (a broken history): off the receive hook's import path
 
@@ -331,7 +324,7 @@ def _graft_env(grafts: Sequence[tuple[str, Sequence[str]]]) -> Iterator[dict[str
     try:
         with os.fdopen(fd, "w") as f:
             f.writelines(" ".join((commit, *parents)) + "\n" for commit, parents in grafts)
-        yield _env(path)
+        yield {**os.environ, "GIT_GRAFT_FILE": path}
     finally:
         os.unlink(path)
 
@@ -509,7 +502,7 @@ class _Router:
         if target == name:
             rc, out, _ = git.run(
                 "rev-parse", "--verify", "--quiet", "--end-of-options", name,
-                cwd=self.repo.path, check=False, env=_env(),
+                cwd=self.repo.path, check=False,
             )  # fmt: skip
             target = out.decode().strip() if rc == 0 else name
         left_out = []
@@ -575,7 +568,7 @@ def rev_list(
 
 def count_commits(repo: Repo, revisions: Sequence[str], *, all_refs: bool) -> int:
     _, out, _ = git.run(
-        *_REV_LIST, "--count", *_walk_args(revisions, all_refs=all_refs), cwd=repo.path, env=_env()
+        *_REV_LIST, "--count", *_walk_args(revisions, all_refs=all_refs), cwd=repo.path
     )
     return int(out)
 

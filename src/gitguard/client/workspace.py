@@ -66,7 +66,7 @@ def open_workspace(path: str | os.PathLike[str] | None = None) -> Workspace:
         cwd=path,
         check=False,
     )
-    lines = out.decode("utf-8", "surrogateescape").splitlines()
+    lines = out.decode("utf-8", "surrogateescape").split("\n")  # paths may hold U+2028
     if rc or len(lines) < 2:
         where = os.fspath(path) if path is not None else os.getcwd()
         msg = err.decode("utf-8", "replace").strip()
