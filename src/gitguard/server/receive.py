@@ -48,7 +48,7 @@ new, and could then be fast-forwarded onto a protected branch unchecked.
 """
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from gitguard import git
@@ -252,6 +252,7 @@ class _Guard:
         self._tips: list[tuple[str, str]] | None = None
         self._symrefs: dict[str, str] = {}
         self._protected: dict[int, list[str]] = {}
+        self._ref_rules: list[tuple[str, list[Rule]]] | None = None
         self._compromised = frozenset(x.name for x in policy.signers if x.compromised)
         # Walks started ahead (prefetch), by (new value, rule).
         self._walks: dict[tuple[str, int], git.Pending] = {}
@@ -343,6 +344,14 @@ class _Guard:
         found = {id(r): r for n in names if (r := self.policy.rule_for(n)) is not None}
         return [r for r in self.policy.rules if id(r) in found]
 
+    def _tips_where(self, admits: "Callable[[Rule], bool]") -> list[str]:
+        """Commit tips, before the push, of the refs governed by a rule ``admits``
+        (each ref's rules worked out once per push)."""
+        if self._ref_rules is None:
+            self._ref_rules = [(oid, self.rules_for(ref)) for ref, oid in self._read_refs()]
+        tips = (oid for oid, rules in self._ref_rules if any(admits(r) for r in rules))
+        return list(dict.fromkeys(tips))
+
     def protected(self, rule: "Rule") -> list[str]:
         """Commit tips whose history counts as already checked for a ref of ``rule``:
         the refs (before the push) governed by a rule that vouches for ``rule``
@@ -353,23 +362,14 @@ class _Guard:
             return list(self._known)
         cached = self._protected.get(id(rule))
         if cached is None:
-            tips = [
-                oid
-                for ref, oid in self._read_refs()
-                if any(r.vouches_for(rule) for r in self.rules_for(ref))
-            ]
-            cached = self._protected[id(rule)] = list(dict.fromkeys(tips))
+            cached = self._protected[id(rule)] = self._tips_where(lambda r: r.vouches_for(rule))
         return cached
 
     def same_rule_tips(self, rule: "Rule") -> list[str]:
         """Commit tips of the refs governed by ``rule`` itself, before the push."""
         if self._known is not None:
             return list(self._known)
-        return list(
-            dict.fromkeys(
-                oid for ref, oid in self._read_refs() if any(r is rule for r in self.rules_for(ref))
-            )
-        )
+        return self._tips_where(lambda r: r is rule)
 
     def is_ancestor(self, old: str, new: str) -> bool:
         # 1: not an ancestor; 128: not commits (or missing), not a fast-forward either.
@@ -392,13 +392,19 @@ class _Guard:
         if rule.merges == "first-parent":
             args.insert(1, "--first-parent")
         lines = [new, *(f"^{oid}" for oid in self.protected(rule))]
+        lines.extend(self._exempt(rule))
+        return args, ("\n".join(lines) + "\n").encode()
+
+    def _exempt(self, rule: "Rule") -> list[str]:
+        """``^EXEMPT`` for a walk under ``rule``, when it has an ``exempt_before`` this
+        repository holds."""
         if rule.exempt_before is not None:
             typ, _ = self.reader.read(rule.exempt_before)
             # An exempt_before commit this repository does not have exempts nothing
             # (stricter, never looser).
             if typ in ("commit", "tag"):
-                lines.append(f"^{rule.exempt_before}")
-        return args, ("\n".join(lines) + "\n").encode()
+                return [f"^{rule.exempt_before}"]
+        return []
 
     # -- judging --------------------------------------------------------------------
 
@@ -516,10 +522,7 @@ class _Guard:
         refused everywhere, promotion included."""
         args = ["rev-list", "--stdin"]
         lines = [update.new, *(f"^{oid}" for oid in self.same_rule_tips(rule))]
-        if rule.exempt_before is not None:
-            typ, _ = self.reader.read(rule.exempt_before)
-            if typ in ("commit", "tag"):
-                lines.append(f"^{rule.exempt_before}")
+        lines.extend(self._exempt(rule))
         _, out, _ = git.run(*args, input=("\n".join(lines) + "\n").encode(), cwd=self.repo.path)
         fresh = set(new)
         promoted = [oid for oid in out.decode().split() if oid not in fresh]
