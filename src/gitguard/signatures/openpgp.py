@@ -267,6 +267,7 @@ class OpenPGPVerifier:
         check = key.check
         verify = check.verify
         ok: bool | None = None
+        digest: bytes | None = None
         if (
             verify is not None
             and sig.sig_type == 0x00
@@ -299,13 +300,18 @@ class OpenPGPVerifier:
                     signed_at=created,
                     git_code="G",
                 )
-        return self._explain(key, sig, payload, ok)
+        return self._explain(key, sig, payload, ok, digest)
 
     def _explain(
-        self, key: Key, sig: pk.SigPacket, payload: bytes, ok: bool | None
+        self,
+        key: Key,
+        sig: pk.SigPacket,
+        payload: bytes,
+        ok: bool | None,
+        digest: bytes | None = None,
     ) -> Verification:
-        """Every rule, in order, with a reason for the verdict. ``ok`` is the crypto
-        result if :meth:`_check` already computed it."""
+        """Every rule, in order, with a reason for the verdict. ``ok`` and ``digest``
+        are the crypto result and the hash if :meth:`_check` already computed them."""
         cert = key.cert
         assert cert is not None  # noqa: S101 - set by build_cert
         created = sig.created or 0
@@ -346,7 +352,8 @@ class OpenPGPVerifier:
                 "B",
             )
         hash_name = cr.HASH_NAMES.get(sig.hash_algo, f"hash algorithm {sig.hash_algo}")
-        digest = cr.digest(sig.hash_algo, (payload, sig.hashed_part, sig.trailer))
+        if digest is None:
+            digest = cr.digest(sig.hash_algo, (payload, sig.hashed_part, sig.trailer))
         if sig.hash_algo in cr.WEAK_HASHES:
             # Refused whether or not it verifies (OpenSSL may not even offer
             # RIPEMD-160 for RSA or ECDSA); the reason says which.
